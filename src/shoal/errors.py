@@ -69,3 +69,39 @@ class UnknownTaskError(ShoalError):
     """A command named a task that the plan does not have."""
 
     exit_code = ExitCode.USAGE
+
+
+class StoreError(ShoalError):
+    """The run state database cannot be opened, read or written (or is from a newer shoal)."""
+
+    exit_code = ExitCode.USAGE
+
+
+class UnknownRunError(StoreError):
+    """A run id (or a task within a run) that the state database does not have."""
+
+    exit_code = ExitCode.USAGE
+
+
+class AlreadyMergedError(StoreError):
+    """A task already merged once was about to be merged, or changed, again: a bug in shoal."""
+
+    exit_code = ExitCode.INTERNAL
+
+
+class RunInProgressError(ShoalError):
+    """Another `shoal run` holds this repository's run lock; ``run_id``/``pid`` name it."""
+
+    exit_code = ExitCode.USAGE
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        run_id: str | None = None,
+        pid: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.run_id = run_id
+        self.pid = pid

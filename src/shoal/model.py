@@ -75,6 +75,7 @@ class PlanFormat(str, Enum):
     CANONICAL = "canonical"  # plan.yaml / plan.json / plan.toml
     TASKS_JSON = "tasks-json"  # seed 001: tasks.json + context-summary.json
     PLAN_FOLDER = "plan-folder"  # seed 002: tasks/*.md, context.md, prompts/, contracts/
+    BOUNDARIES = "boundaries"  # seed 003: a lone BOUNDARIES.json, one task per key
 
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)", re.IGNORECASE)

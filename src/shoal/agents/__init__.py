@@ -1,0 +1,69 @@
+"""Agents: how shoal starts a worker for a task and reads what it did.
+
+Built in: ``script`` (the task's ``run:`` commands; needs no API key) and
+``command`` (any agent CLI as an argument-list template). Adapters for
+specific CLIs subclass `BaseAgent`, set ``name`` and call `register`.
+"""
+
+# command and script are imported for their registration as well.
+from shoal.agents.base import (
+    PROMPT_FILE_NAME,
+    Agent,
+    AgentSetupError,
+    BaseAgent,
+    UnknownAgentError,
+    prompt_file,
+    shoal_env,
+)
+from shoal.agents.command import CommandAgent
+from shoal.agents.invocation import AgentRequest, Invocation, ProcessOutcome
+from shoal.agents.output import DEFAULT_TAIL_BYTES, json_lines, read_tail, trailing_json
+from shoal.agents.registry import get_agent, known_agents, register, unregister
+from shoal.agents.report import TestResults, WorkerReport, find_report
+from shoal.agents.result import (
+    COMPLETION_WORDS,
+    MARKER_FILES,
+    RATE_LIMIT_PATTERN,
+    AgentResult,
+    ErrorKind,
+    ResultSource,
+    ResultStatus,
+    StructuredResult,
+    decide,
+)
+from shoal.agents.script import ScriptAgent
+
+__all__ = [
+    "COMPLETION_WORDS",
+    "DEFAULT_TAIL_BYTES",
+    "MARKER_FILES",
+    "PROMPT_FILE_NAME",
+    "RATE_LIMIT_PATTERN",
+    "Agent",
+    "AgentRequest",
+    "AgentResult",
+    "AgentSetupError",
+    "BaseAgent",
+    "CommandAgent",
+    "ErrorKind",
+    "Invocation",
+    "ProcessOutcome",
+    "ResultSource",
+    "ResultStatus",
+    "ScriptAgent",
+    "StructuredResult",
+    "TestResults",
+    "UnknownAgentError",
+    "WorkerReport",
+    "decide",
+    "find_report",
+    "get_agent",
+    "json_lines",
+    "known_agents",
+    "prompt_file",
+    "read_tail",
+    "register",
+    "shoal_env",
+    "trailing_json",
+    "unregister",
+]

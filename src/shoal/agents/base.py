@@ -1,0 +1,94 @@
+"""The agent extension point: a small Protocol, its errors and a base for adapters.
+
+An agent turns a task into a process to start (`prepare`, pure: it writes
+nothing) and the ended process into a result (`interpret`). Agents are built
+once per run and shared by concurrent attempts, so they keep no per-attempt
+state: whatever `interpret` needs must be in the `ProcessOutcome` (its log,
+workdir and attempt_dir).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from shoal.agents.invocation import AgentRequest, Invocation, ProcessOutcome
+from shoal.agents.result import AgentResult, StructuredResult, decide
+from shoal.errors import ShoalError
+
+PROMPT_FILE_NAME = "prompt.md"
+
+
+class UnknownAgentError(ShoalError):
+    """A plan or command named an agent that is not registered."""
+
+
+class AgentSetupError(ShoalError):
+    """The agent cannot start this task as configured (bad settings, nothing to run).
+
+    Raised by the agent's constructor or `prepare`; the engine records the
+    attempt as failed with `AgentResult.setup_failed(error)`.
+    """
+
+
+@runtime_checkable
+class Agent(Protocol):
+    name: str
+
+    def prepare(self, request: AgentRequest) -> Invocation: ...
+
+    def interpret(self, outcome: ProcessOutcome) -> AgentResult: ...
+
+
+class BaseAgent:
+    """Shared plumbing so an adapter is an argv and, optionally, a structured-output reader.
+
+    Subclasses set ``name`` (and ``install_hint``), implement `prepare`, and
+    override `structured` when their CLI prints machine-readable output.
+    Settings understood here: ``require_report`` (exit 0 alone is not success).
+    """
+
+    name: ClassVar[str] = ""
+    install_hint: ClassVar[str | None] = None
+    rate_limit: ClassVar[re.Pattern[str] | None] = None
+
+    def __init__(self, settings: Mapping[str, Any] | None = None) -> None:
+        self.settings: Mapping[str, Any] = dict(settings or {})
+
+    def options(self, request: AgentRequest) -> dict[str, Any]:
+        """The agent's settings with the plan's and task's options on top."""
+        return {**self.settings, **request.options}
+
+    def prepare(self, request: AgentRequest) -> Invocation:
+        raise NotImplementedError
+
+    def structured(self, outcome: ProcessOutcome) -> StructuredResult | None:
+        """The CLI's own result, read from its output; None when it prints none."""
+        return None
+
+    def interpret(self, outcome: ProcessOutcome) -> AgentResult:
+        return decide(
+            outcome,
+            self.structured(outcome),
+            install_hint=self.install_hint,
+            require_report=bool(self.settings.get("require_report", False)),
+            rate_limit=self.rate_limit,
+        )
+
+
+def prompt_file(request: AgentRequest) -> tuple[Path, bytes]:
+    """Where the prompt goes for this attempt and its bytes, for `Invocation.files`."""
+    return request.attempt_dir / PROMPT_FILE_NAME, request.prompt.encode("utf-8")
+
+
+def shoal_env(request: AgentRequest) -> dict[str, str]:
+    """Variables every worker gets, so scripts and wrappers can find their context."""
+    return {
+        "SHOAL_TASK_ID": str(request.task.id),
+        "SHOAL_PROMPT_FILE": str(request.attempt_dir / PROMPT_FILE_NAME),
+        "SHOAL_WORKDIR": str(request.workdir),
+        "SHOAL_ATTEMPT_DIR": str(request.attempt_dir),
+        "SHOAL_ATTEMPT": str(request.attempt),
+    }

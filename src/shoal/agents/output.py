@@ -1,0 +1,79 @@
+"""Reading what a worker printed: the bounded tail of its log and JSON within it.
+
+Logs can be gigabytes (a worker that floods its output); everything here reads
+at most a fixed number of bytes from the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+DEFAULT_TAIL_BYTES = 2 * 1024 * 1024
+_MAX_TRAILING_TRIES = 200
+
+
+def read_tail(path: Path, max_bytes: int = DEFAULT_TAIL_BYTES, *, start: int = 0) -> str:
+    """The last ``max_bytes`` of ``path`` after offset ``start``, decoded as UTF-8.
+
+    '' if the file does not exist. When the window begins inside the file, its
+    partial first line is dropped so callers never see half a line (or half a
+    UTF-8 character). ``start`` skips earlier attempts in a log that is appended to.
+    """
+    if max_bytes <= 0:
+        return ""
+    try:
+        with open(path, "rb") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            begin = max(start, size - max_bytes, 0)
+            handle.seek(begin)
+            data = handle.read(max_bytes)
+    except FileNotFoundError:
+        return ""
+    if begin > start:
+        newline = data.find(b"\n")
+        data = data[newline + 1 :] if newline >= 0 else b""
+    return data.decode("utf-8", errors="replace")
+
+
+def json_lines(text: str) -> Iterator[dict[str, Any]]:
+    """Each line of ``text`` that is a JSON object, in order (JSONL / stream-json).
+
+    Lines that are not JSON objects (banners, warnings on stderr) are skipped.
+    """
+    for line in text.splitlines():
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        try:
+            value = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            yield value
+
+
+def trailing_json(text: str) -> dict[str, Any] | None:
+    """The JSON object that ends ``text``, possibly spread over several lines.
+
+    For CLIs that print one (pretty-printed) JSON document at the end, after
+    other output: tries each line that starts with ``{`` from the last back.
+    """
+    decoder = json.JSONDecoder()
+    stripped = text.rstrip()
+    pos = len(stripped)
+    for _ in range(_MAX_TRAILING_TRIES):
+        pos = stripped.rfind("{", 0, pos)
+        if pos < 0:
+            return None
+        if pos == 0 or stripped[pos - 1] == "\n":
+            try:
+                value, end = decoder.raw_decode(stripped, pos)
+            except ValueError:
+                continue
+            if end == len(stripped) and isinstance(value, dict):
+                return value
+    return None

@@ -1,0 +1,73 @@
+"""`shoal merge` and `shoal cleanup`: land a run's work, remove what it left behind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .. import engine
+from ..engine import naming
+from ..engine.merge import land
+from ..engine.workspace import cleanup
+from ..errors import ExitCode, ShoalError
+from ..git import Git
+from ..store import RunState, Store, default_db_path
+from .output import FORMAT_OPTION, emit_json
+
+REPO_OPTION = click.option(
+    "--repo", type=click.Path(file_okay=False, path_type=Path),
+    help="The repository (default: the one containing the current folder).",
+)
+
+
+@click.command("merge")
+@click.argument("run_id", required=False)
+@click.option("--into", help="Branch to land on (default: the branch checked out now).")
+@REPO_OPTION
+@FORMAT_OPTION
+def merge_command(run_id: str | None, into: str | None, repo: Path | None, fmt: str) -> int:
+    """Land a run's integration branch (the latest run by default) on your branch.
+
+    Fast-forwards when it can; refuses to touch a checkout with uncommitted changes.
+    This is the only command that changes your working tree.
+    """
+    result = engine.load_result(run_id, repo=repo)
+    if result.run.state == RunState.RUNNING.value:
+        raise ShoalError(f"run {result.run_id} is still running", hint="wait for it, or `shoal resume` it")
+    git = Git(Path(result.run.repo))
+    commit = land(git, result.run_id, result.integration_branch, into)
+    if fmt == "json":
+        emit_json({"run": result.run_id, "into": into or git.current_branch(), "commit": commit})
+    else:
+        click.echo(f"landed {result.integration_branch} on {into or git.current_branch()} at {commit[:12]}")
+    return ExitCode.OK
+
+
+@click.command("cleanup")
+@click.argument("run_id", required=False)
+@click.option("--all", "all_runs", is_flag=True, help="Every finished run of the repository.")
+@click.option("--delete-integration", is_flag=True,
+              help="Also delete the integration branch (even of a run never merged).")
+@REPO_OPTION
+def cleanup_command(run_id: str | None, all_runs: bool, delete_integration: bool,
+                    repo: Path | None) -> int:
+    """Remove the worktrees and task branches of a finished run (the latest by default).
+
+    The integration branch is kept unless --delete-integration is given; logs and the
+    state database are kept.
+    """
+    git = Git(repo or Path.cwd())
+    store = Store.open(default_db_path(git.common_dir()), create=False)
+    try:
+        runs = store.list_runs() if all_runs else [engine.load_result(run_id, repo=repo).run]
+    finally:
+        store.close()
+    for record in runs:
+        if record.state == RunState.RUNNING.value:
+            click.echo(f"skipping run {record.id}: still running", err=True)
+            continue
+        cleanup(git, record.id, branches=True, keep_integration=not delete_integration)
+        click.echo(f"cleaned up run {record.id}"
+                   + ("" if delete_integration else f" (kept {naming.integration_branch(record.id)})"))
+    return ExitCode.OK

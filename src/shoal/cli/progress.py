@@ -1,0 +1,36 @@
+"""Choosing how a run shows its progress: a live board on a terminal, plain lines elsewhere."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from collections.abc import Iterator
+
+import click
+
+from ..display import LiveDisplay, PlainDisplay
+from ..model import Plan
+
+PROGRESS_OPTION = click.option(
+    "--progress",
+    type=click.Choice(["auto", "live", "plain", "off"]),
+    default="auto",
+    show_default=True,
+    help="live: a board updated in place; plain: one line per event (CI logs); "
+    "auto: live on a terminal, else plain.",
+)
+
+
+@contextmanager
+def progress_observer(mode: str, plan: Plan | None, fmt: str = "text") -> Iterator[object]:
+    if mode == "auto":
+        mode = "live" if sys.stderr.isatty() and plan is not None else "plain"
+    if mode == "off":
+        yield None
+        return
+    display = (LiveDisplay(plan) if mode == "live" and plan is not None
+               else PlainDisplay(lambda line: click.echo(line, err=True)))
+    try:
+        yield display
+    finally:
+        display.close()

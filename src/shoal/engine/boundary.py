@@ -1,0 +1,162 @@
+"""The boundary check: which of a task's changed paths it was not allowed to change.
+
+:func:`check_changes` is pure. A pattern means what it means to ``shoal check``: the analysis
+package's ``covers(parse_pattern(normalise(raw)), path)``, i.e. gitignore syntax (pathspec's
+gitwildmatch) where a pattern covers what it matches and everything below a matched folder.
+Patterns the analysis rejects (negated, leaving the repository, matching nothing) cover nothing
+here; ``shoal check`` reports them.
+
+:func:`revert_paths` and :func:`moved_branches` are the git part.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from ..agents.result import MARKER_FILES
+from ..analysis.paths import normalise, outside_reason
+from ..analysis.pattern import Pattern, PatternError, covers, parse_pattern
+from ..git import Git
+from ..gitparse import Change
+from ..model import Isolation, Task
+from . import naming
+
+if TYPE_CHECKING:
+    from .workspace import Workspace
+
+__all__ = ["KINDS", "MARKER_FILES", "Violation", "check_changes", "covering", "moved_branches",
+           "revert_paths", "user_branches"]
+
+OUTSIDE, FORBIDDEN, READ_ONLY, GIT_STATE = "outside-owned", "forbidden", "read-only", "git-state"
+KINDS = (OUTSIDE, FORBIDDEN, READ_ONLY, GIT_STATE)
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One path a task should not have changed; ``kind`` is one of :data:`KINDS`."""
+
+    path: str
+    kind: str
+    detail: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"path": self.path, "kind": self.kind, "detail": self.detail}
+
+
+@lru_cache(maxsize=4096)
+def _compile(raw: str) -> Pattern | None:
+    # blank covers nothing here (normalise would make it the root: everything)
+    if not raw.strip() or raw.strip().startswith("!") or outside_reason(raw) is not None:
+        return None
+    try:
+        return parse_pattern(normalise(raw))
+    except PatternError:
+        return None
+
+
+def covering(patterns: Iterable[str], path: str) -> str | None:
+    """The first of `patterns` (as written in the plan) that covers `path`, or None."""
+    for raw in patterns:
+        pattern = _compile(raw)
+        if pattern is not None and covers(pattern, path):
+            return raw
+    return None
+
+
+def is_marker(path: str) -> bool:
+    return path.rsplit("/", 1)[-1] in MARKER_FILES
+
+
+def changed_sides(change: Change) -> tuple[str, ...]:
+    """The paths a change touches: both sides of a rename, only the new one of a copy."""
+    if change.status == "R" and change.old_path:
+        return (change.old_path, change.path)
+    return (change.path,)
+
+
+def check_changes(changes: Iterable[Change], task: Task, *, shared_readonly: Sequence[str] = (),
+                  parallel_phase: bool = True) -> tuple[Violation, ...]:
+    """Every changed path (both sides of a rename; deletions too) that `task` may not change:
+    forbidden by its ``forbids``, read-only (``shared_readonly`` during a parallel phase) or not
+    covered by its ``owns``. The first two count even for an owned path. One violation per path,
+    in the order the changes came; completion markers are never reported."""
+    out: list[Violation] = []
+    seen: set[str] = set()
+    for change in changes:
+        for path in changed_sides(change):
+            if path in seen or is_marker(path):
+                continue
+            seen.add(path)
+            what = _what(change, path)
+            if (hit := covering(task.forbids, path)) is not None:
+                out.append(Violation(path, FORBIDDEN, f"{what}, which task {task.id} forbids itself "
+                                                      f"(`forbids: {hit}`)"))
+            elif parallel_phase and (hit := covering(shared_readonly, path)) is not None:
+                out.append(Violation(path, READ_ONLY, f"{what}, which is read-only while a parallel "
+                                                      f"phase runs (`shared_readonly: {hit}`)"))
+            elif covering(task.owns, path) is None:
+                owns = ", ".join(task.owns[:5]) + (" ..." if len(task.owns) > 5 else "")
+                out.append(Violation(path, OUTSIDE, f"{what}, outside the paths task {task.id} "
+                                                    f"owns ({owns or 'none'})"))
+    return tuple(out)
+
+
+def _what(change: Change, path: str) -> str:
+    if change.status == "R" and change.old_path:
+        return (f"renamed {path} to {change.path}" if path == change.old_path
+                else f"renamed {change.old_path} to {path}")
+    verb = {"A": "added", "D": "deleted", "C": "copied"}.get(change.status, "changed")
+    return f"{verb} {path}"
+
+
+# -- git -----------------------------------------------------------------------------------
+def revert_paths(ws_git: Git, ws: Workspace, violations: Iterable[Violation]) -> str | None:
+    """``--on-violation revert``: in the task's workspace, put every violating path back as it
+    was at ``ws.base_commit`` (deleting what did not exist then; both sides of a rename), commit
+    ``revert(<task>): ...`` and return the new head. The task's owned changes stay.
+
+    Isolation ``directory`` never commits paths outside the owned ones, so there is nothing to
+    drop: returns the task's head unchanged. Isolation ``none`` commits nothing per task: None.
+    """
+    if ws.isolation is Isolation.NONE:
+        return None
+    if ws.branch is None:
+        raise ValueError(f"workspace of task {ws.task_id} has no branch to revert on")
+    head = ws_git.resolve_commit(ws.branch, what="task branch")
+    if ws.isolation is Isolation.DIRECTORY:
+        return head
+    bad = {v.path for v in violations if v.kind != GIT_STATE}
+    paths: list[str] = []
+    for change in ws_git.changed_paths(ws.base_commit, head):
+        sides = changed_sides(change)
+        if any(p in bad for p in sides):  # a rename is undone as a whole, or a file is lost
+            paths.extend(p for p in sides if p not in paths)
+    if not paths:
+        return head
+    ws_git.restore(ws.base_commit, paths)
+    commit = ws_git.commit(naming.revert_message(ws.task_id, ws.run_id))
+    return commit or head
+
+
+def user_branches(git: Git) -> dict[str, str]:
+    """Branch -> commit for every branch that is not shoal's (``shoal/``, ``shoal-task/``):
+    take one before a run and one after to see whether a worker moved the user's branches."""
+    return {name: sha for name, sha in git.list_branches().items()
+            if not name.startswith((naming.INTEGRATION_PREFIX, naming.TASK_PREFIX))}
+
+
+def moved_branches(before: Mapping[str, str], after: Mapping[str, str]) -> tuple[Violation, ...]:
+    """``git-state`` violations for user branches created, deleted or moved between snapshots."""
+    out = []
+    for name in sorted(set(before) | set(after)):
+        old, new = before.get(name), after.get(name)
+        if old != new:
+            what = ("created" if old is None else "deleted" if new is None
+                    else f"moved from {old[:12]} to {new[:12]}")
+            out.append(Violation(f"refs/heads/{name}", GIT_STATE,
+                                 f"branch {name} was {what} while workers ran; workers may not "
+                                 "change the user's branches"))
+    return tuple(out)

@@ -1,0 +1,65 @@
+"""The settings of one run, as `shoal run` flags or `shoal.run(...)` keywords give them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from ..model import Isolation, Strategy
+
+
+class ViolationPolicy(str, Enum):
+    FAIL = "fail"  # the task fails; its work stays on its branch, unmerged
+    REVERT = "revert"  # drop the paths outside its boundary, merge the rest
+    WARN = "warn"  # merge everything and report
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    repo: Path
+    base: str = "HEAD"
+    max_parallel: int | None = None
+    strategy: Strategy = Strategy.DYNAMIC
+    isolation: Isolation | None = None  # None: the plan's setting
+    agent: str | None = None  # overrides every task's agent
+    fail_fast: bool = False
+    on_violation: ViolationPolicy = ViolationPolicy.FAIL
+    grace_s: float = 5.0  # TERM → KILL
+    max_output_bytes: int = 1 << 30  # a worker that floods more than this is stopped
+    port_base: int = 20000
+    only: frozenset[str] | None = None  # --retry-failed: run just these tasks
+    agent_settings: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "base": self.base,
+            "max_parallel": self.max_parallel,
+            "strategy": self.strategy.value,
+            "isolation": self.isolation.value if self.isolation else None,
+            "agent": self.agent,
+            "fail_fast": self.fail_fast,
+            "on_violation": self.on_violation.value,
+            "grace_s": self.grace_s,
+            "max_output_bytes": self.max_output_bytes,
+            "port_base": self.port_base,
+            "only": sorted(self.only) if self.only is not None else None,
+        }
+
+    @classmethod
+    def from_json(cls, repo: Path, data: dict[str, Any]) -> RunOptions:
+        return cls(
+            repo=repo,
+            base=data.get("base", "HEAD"),
+            max_parallel=data.get("max_parallel"),
+            strategy=Strategy(data.get("strategy", "dynamic")),
+            isolation=Isolation(data["isolation"]) if data.get("isolation") else None,
+            agent=data.get("agent"),
+            fail_fast=bool(data.get("fail_fast", False)),
+            on_violation=ViolationPolicy(data.get("on_violation", "fail")),
+            grace_s=float(data.get("grace_s", 5.0)),
+            max_output_bytes=int(data.get("max_output_bytes", 1 << 30)),
+            port_base=int(data.get("port_base", 20000)),
+            only=frozenset(data["only"]) if data.get("only") is not None else None,
+        )

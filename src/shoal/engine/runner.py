@@ -1,0 +1,259 @@
+"""Starting, resuming and retrying runs: the engine's public entry points.
+
+    >>> result = shoal.run("plan.yaml", repo=".", max_parallel=4)
+    >>> result.state, result.integration_branch
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import api
+from ..errors import PlanInvalidError, ShoalError
+from ..git import Git
+from ..model import Isolation, Plan, Strategy, TaskState
+from ..prompt import render_prompt
+from ..store import RunLock, RunRecord, RunState, Store, TaskRecord, default_db_path, new_run_id, status_json
+from . import naming
+from .merge import merged_tasks
+from .options import RunOptions, ViolationPolicy
+from .supervisor import Observer, RunContext, Supervisor
+
+
+class RunNotFound(ShoalError):
+    pass
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """How a run ended. ``to_json()`` is what `shoal status --format json` prints."""
+
+    run: RunRecord
+    tasks: tuple[TaskRecord, ...]
+    run_dir: Path
+
+    @property
+    def run_id(self) -> str:
+        return self.run.id
+
+    @property
+    def state(self) -> RunState:
+        return RunState(self.run.state)
+
+    @property
+    def ok(self) -> bool:
+        return self.state is RunState.SUCCEEDED
+
+    @property
+    def integration_branch(self) -> str:
+        return self.run.integration_branch or naming.integration_branch(self.run.id)
+
+    def task(self, task_id: str) -> TaskRecord:
+        for t in self.tasks:
+            if t.task_id == task_id:
+                return t
+        raise KeyError(task_id)
+
+    def to_json(self) -> dict[str, Any]:
+        data = status_json(self.run, self.tasks)
+        data["run"]["run_dir"] = str(self.run_dir)
+        return data
+
+
+def _repository(repo: str | os.PathLike[str] | None) -> Git:
+    git = Git(Path(repo) if repo else Path.cwd())
+    git.toplevel()  # raises NotARepository with a hint
+    git.require_version()
+    return git
+
+
+def _checked_plan(plan: api.PlanLike, repo: Path) -> api.CheckReport:
+    report = api.check(plan, repo=repo)
+    if not report.ok:
+        raise PlanInvalidError(
+            f"the plan has {len(report.errors)} error(s); nothing was run",
+            report.problems, hint="run `shoal check` on it to see them",
+        )
+    return report
+
+
+def _prompts(plan: Plan, slots: int):  # type: ignore[no-untyped-def]
+    sched = api.schedule(plan, max_parallel=slots)
+    return lambda task_id: render_prompt(plan, task_id, api.parallel_context(sched, task_id))
+
+
+def run(
+    plan: api.PlanLike,
+    *,
+    repo: str | os.PathLike[str] | None = None,
+    base: str = "HEAD",
+    max_parallel: int | None = None,
+    strategy: Strategy | str = Strategy.DYNAMIC,
+    isolation: Isolation | str | None = None,
+    agent: str | None = None,
+    fail_fast: bool = False,
+    on_violation: ViolationPolicy | str = ViolationPolicy.FAIL,
+    agent_settings: dict[str, dict[str, Any]] | None = None,
+    observer: Observer | None = None,
+    grace_s: float = 5.0,
+) -> RunResult:
+    """Run ``plan`` on the repository at ``repo``; the work lands on ``shoal/<run-id>``.
+
+    Never touches the user's working tree, index or branches. Raises
+    :class:`PlanInvalidError` for a plan with errors, :class:`RunInProgressError` when
+    another run holds the repository.
+    """
+    git = _repository(repo)
+    top = git.toplevel()
+    report = _checked_plan(plan, top)
+    options = RunOptions(
+        repo=top, base=base, max_parallel=max_parallel, strategy=Strategy(strategy),
+        isolation=Isolation(isolation) if isolation else None, agent=agent,
+        fail_fast=fail_fast, on_violation=ViolationPolicy(on_violation),
+        agent_settings=dict(agent_settings or {}), grace_s=grace_s,
+    )
+    base_commit = git.resolve_commit(base)
+    common = git.common_dir()
+    loaded = report.plan
+    with RunLock(common) as lock:
+        store = Store.open(default_db_path(common))
+        try:
+            run_id = new_run_id(time.time())
+            lock.set_run_id(run_id)
+            integration = naming.integration_branch(run_id)
+            git.create_branch(integration, base_commit)
+            store.create_run(
+                repo=str(top), plan_path=str(Path(loaded.source).resolve()) if loaded.source else None,
+                plan_format=loaded.format.value, plan_snapshot=api.plan_summary(loaded),
+                base_commit=base_commit, integration_branch=integration,
+                options=options.to_json(), task_ids=loaded.ids, run_id=run_id,
+            )
+            if git.is_dirty():
+                store.append_event(run_id, "note", data={
+                    "message": f"your working tree has uncommitted changes; they are not part of "
+                    f"this run, which starts from {base} ({base_commit[:12]})"})
+            return _supervise(git, store, run_id, loaded, options, report.analysis.conflicts, observer)
+        finally:
+            store.close()
+
+
+def _supervise(git: Git, store: Store, run_id: str, plan: Plan, options: RunOptions,
+               conflicts: Any, observer: Observer | None,
+               ignore_attempts_before: dict[str, int] | None = None) -> RunResult:
+    run_record = store.get_run(run_id)
+    run_dir = naming.run_dir(git.common_dir(), run_id)
+    ctx = RunContext(
+        plan=plan, options=options, git=git, store=store, run_id=run_id,
+        integration_branch=run_record.integration_branch or naming.integration_branch(run_id),
+        conflicts=conflicts,
+        prompts=_prompts(plan, plan.effective_max_parallel(options.max_parallel)),
+        run_dir=run_dir,
+    )
+    Supervisor(ctx, observer, ignore_attempts_before=ignore_attempts_before).run()
+    return RunResult(store.get_run(run_id), tuple(store.tasks(run_id)), run_dir)
+
+
+def _open_run(git: Git, store: Store, run_id: str | None) -> RunRecord:
+    record = store.get_run(run_id) if run_id else store.latest_run()
+    if record is None:
+        raise RunNotFound("this repository has no shoal runs yet", hint="start one with `shoal run PLAN`")
+    return record
+
+
+def _reload_plan(record: RunRecord, repo: Path) -> api.CheckReport:
+    if not record.plan_path or not Path(record.plan_path).exists():
+        raise ShoalError(
+            f"the plan of run {record.id} ({record.plan_path}) is gone",
+            hint="put the plan file back where it was to resume this run",
+        )
+    return _checked_plan(record.plan_path, repo)
+
+
+def resume(run_id: str | None = None, *, repo: str | os.PathLike[str] | None = None,
+           observer: Observer | None = None) -> RunResult:
+    """Finish an interrupted run (Ctrl-C or a crash): merged work is not redone, tasks that
+    were in flight start a fresh attempt, every task's work is merged exactly once."""
+    git = _repository(repo)
+    common = git.common_dir()
+    with RunLock(common) as lock:
+        store = Store.open(default_db_path(common))
+        try:
+            record = _open_run(git, store, run_id)
+            if RunState(record.state).terminal:
+                raise ShoalError(
+                    f"run {record.id} already ended ({record.state}); there is nothing to resume",
+                    hint=f"`shoal run --retry-failed {record.id}` runs its failed tasks again",
+                )
+            lock.set_run_id(record.id)
+            report = _reload_plan(record, git.toplevel())
+            if RunState(record.state) is RunState.RUNNING:  # its orchestrator died
+                store.interrupt_run(record.id, reason="the orchestrator stopped unexpectedly")
+            _reconcile(git, store, record)
+            store.set_run_state(record.id, RunState.RUNNING)
+            options = RunOptions.from_json(git.toplevel(), record.options)
+            return _supervise(git, store, record.id, report.plan, options,
+                              report.analysis.conflicts, observer)
+        finally:
+            store.close()
+
+
+def _reconcile(git: Git, store: Store, record: RunRecord) -> None:
+    """Make the database agree with git: a merge commit on the integration branch counts."""
+    integration = record.integration_branch or naming.integration_branch(record.id)
+    landed = merged_tasks(git, record.id, integration)
+    for task in store.tasks(record.id):
+        if task.task_id in landed and task.merged_commit is None:
+            store.record_merge(record.id, task.task_id, landed[task.task_id])
+        elif TaskState(task.state) is TaskState.RUNNING:  # finished its attempt, merge never ran
+            store.set_task_state(record.id, task.task_id, TaskState.PENDING,
+                                 reason="its merge was interrupted; running it again")
+
+
+def retry_failed(run_id: str | None = None, *, repo: str | os.PathLike[str] | None = None,
+                 observer: Observer | None = None) -> RunResult:
+    """Run again only the failed, blocked, skipped and cancelled tasks of a finished run,
+    on top of its integration branch."""
+    git = _repository(repo)
+    common = git.common_dir()
+    with RunLock(common) as lock:
+        store = Store.open(default_db_path(common))
+        try:
+            record = _open_run(git, store, run_id)
+            if not RunState(record.state).terminal:
+                raise ShoalError(f"run {record.id} has not ended ({record.state})",
+                                 hint=f"`shoal resume {record.id}` finishes it")
+            lock.set_run_id(record.id)
+            report = _reload_plan(record, git.toplevel())
+            again = {TaskState.FAILED, TaskState.BLOCKED, TaskState.SKIPPED, TaskState.CANCELLED}
+            fresh: dict[str, int] = {}
+            for task in store.tasks(record.id):
+                if TaskState(task.state) in again:
+                    fresh[task.task_id] = task.attempts
+                    store.set_task_state(record.id, task.task_id, TaskState.PENDING,
+                                         reason="--retry-failed")
+            if not fresh:
+                raise ShoalError(f"run {record.id} has no failed, blocked or skipped task to retry")
+            store.set_run_state(record.id, RunState.RUNNING)
+            options = RunOptions.from_json(git.toplevel(), record.options)
+            return _supervise(git, store, record.id, report.plan, options,
+                              report.analysis.conflicts, observer, ignore_attempts_before=fresh)
+        finally:
+            store.close()
+
+
+def load_result(run_id: str | None = None, *, repo: str | os.PathLike[str] | None = None) -> RunResult:
+    """The current state of a run (the latest by default), read without taking any lock."""
+    git = _repository(repo)
+    path = default_db_path(git.common_dir())
+    if not path.exists():
+        raise RunNotFound("this repository has no shoal runs yet", hint="start one with `shoal run PLAN`")
+    store = Store.open(path, create=False)
+    try:
+        record = _open_run(git, store, run_id)
+        return RunResult(record, tuple(store.tasks(record.id)), naming.run_dir(git.common_dir(), record.id))
+    finally:
+        store.close()

@@ -1,0 +1,178 @@
+"""The shared-tree isolation modes: every task of a run works in the same folder.
+
+One linked worktree, ``<runs>/<run_id>/worktrees/_shared/``, made (detached, at the integration
+head) when the first task starts; ``copy`` and ``setup`` run once, there. Workers see each
+other's unfinished files: these modes trade isolation for speed and simplicity.
+
+- ``none`` (:class:`SharedBackend`): no git per task. :meth:`collect` commits nothing and reports
+  the paths that changed in the tree since the previous collect, minus those another running
+  task owns. That attribution is a best effort, never exact: a change made by a task still
+  running is reported to whichever task collects first. :meth:`commit_shared` commits the whole
+  tree once at the end, on top of the commit it started from; the supervisor moves the
+  integration branch there.
+- ``directory`` (:class:`DirectoryBackend`, seed 002's pattern 3): tasks run in place,
+  "restricted to their owned dirs". :meth:`collect` commits only the task's owned changes, on
+  top of the integration head (so the merge queue merges exactly them) and on the task branch.
+  Changes outside the task's paths that no other running task owns come back as changes, so the
+  boundary check reports them; they are never committed, and each is reported once. Changes the
+  worker made to paths that another running task owns go unnoticed. :meth:`discard` puts the
+  task's owned paths back to the integration head (a no-op once merged; a failed attempt's work
+  stays on its branch).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..git import Git
+from ..gitparse import Change
+from ..model import Isolation, Task
+from . import naming
+from .boundary import MARKER_FILES, changed_sides, covering, is_marker
+from .workspace import Backend, Collected, GitStateChanged, Workspace, register_backend
+
+
+class SharedBackend(Backend):
+    """Isolation ``none``: every task in one shared tree, one commit at the end."""
+
+    isolation = Isolation.NONE
+
+    def __init__(self, git: Git, run_id: str, *, track_changes: bool = True, **settings: Any) -> None:
+        super().__init__(git, run_id, **settings)
+        self.path = naming.shared_worktree_dir(self.common, self.run_id)
+        self.track_changes = track_changes  # False: collect reports nothing (cheapest)
+        self._shared: Workspace | None = None
+        self._last: str | None = None  # tree (or commit) of the previous collect
+        self._running: dict[tuple[str, int], Task] = {}
+
+    def create(self, task: Task, attempt: int, start_commit: str) -> Workspace:
+        with self._lock:
+            shared = self._open(task, attempt, start_commit)
+            self._running[(task.id, attempt)] = task
+            base = shared.base_commit if self.isolation is Isolation.NONE else \
+                self.git.resolve_commit(start_commit, what="start commit")
+            return Workspace(task.id, attempt, self.path, self._branch(task, attempt), base,
+                             self.isolation, self.run_id, shared.copied)
+
+    def _branch(self, task: Task, attempt: int) -> str | None:
+        return None
+
+    def _open(self, task: Task, attempt: int, start_commit: str) -> Workspace:
+        """The shared tree, made and prepared by the first task that starts."""
+        if self._shared is None:
+            with self.git.lock():
+                sha = self.git.resolve_commit(start_commit, what="start commit")
+                self.clear(self.path)
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.git.worktree_add(self.path, sha, None)  # a commit, not a branch: detached
+            ws = Workspace(task.id, attempt, self.path, None, sha, self.isolation, self.run_id)
+            try:
+                self._shared = self.provision(ws)
+            except BaseException:
+                self.git.worktree_remove(self.path)
+                raise
+            self._last = sha
+        return self._shared
+
+    def shared_git(self, ws: Workspace) -> Git:
+        wg = self.healthy(self.path)
+        if wg is None:
+            raise GitStateChanged(ws, f"the shared tree {self.path} is no longer a worktree of "
+                                      "this repository")
+        return wg
+
+    def others_own(self, ws: Workspace, path: str) -> bool:
+        return any(covering(t.owns, path) is not None
+                   for key, t in self._running.items() if key != (ws.task_id, ws.attempt))
+
+    def keep(self, ws: Workspace, change: Change) -> bool:
+        """Whether `change` is reported to the task of `ws`: not shoal's own files, not a path
+        another running task owns."""
+        sides = changed_sides(change)
+        if any(is_marker(p) or p in ws.copied for p in sides):
+            return False
+        return not all(self.others_own(ws, p) for p in sides)
+
+    def collect(self, ws: Workspace, task: Task) -> Collected:
+        with self._lock:
+            try:
+                if not self.track_changes or self._last is None:
+                    return Collected(None, (), False)
+                snapshot = self.shared_git(ws).snapshot_tree()
+                changes = self.git.changed_paths(self._last, snapshot)
+                self._last = snapshot
+                return Collected(None, tuple(c for c in changes if self.keep(ws, c)), False)
+            finally:
+                self._running.pop((ws.task_id, ws.attempt), None)
+
+    def discard(self, ws: Workspace) -> None:
+        with self._lock:
+            self._running.pop((ws.task_id, ws.attempt), None)
+
+    def commit_shared(self, run_id: str | None = None) -> str | None:
+        """Commit everything in the shared tree (copied files and markers left out) on top of
+        the commit it started from; None when nothing changed or no task ever started."""
+        if run_id is not None and run_id != self.run_id:
+            raise ValueError(f"this backend belongs to run {self.run_id}, not {run_id}")
+        with self._lock:
+            if self._shared is None:
+                return None
+            wg = self.shared_git(self._shared)
+            wg.add_all(exclude=(*self._shared.copied, *MARKER_FILES))
+            return wg.commit(naming.shared_message(self.run_id))
+
+
+class DirectoryBackend(SharedBackend):
+    """Isolation ``directory``: one shared tree, each task's owned changes committed alone."""
+
+    isolation = Isolation.DIRECTORY
+
+    def __init__(self, git: Git, run_id: str, **settings: Any) -> None:
+        super().__init__(git, run_id, **settings)
+        self._reported: set[str] = set()  # paths outside every task, reported once
+
+    def _branch(self, task: Task, attempt: int) -> str | None:
+        return naming.task_branch(self.run_id, task.id, attempt)
+
+    def collect(self, ws: Workspace, task: Task) -> Collected:
+        assert ws.branch is not None
+        with self._lock:
+            wg = self.shared_git(ws)
+            integration = self.git.resolve_commit(self.integration, what="integration branch")
+            wg.reset_index(integration)  # HEAD and index at the integration head; files stay
+            mine: list[Change] = []
+            strays: list[Change] = []
+            for change in wg.changed_paths_worktree(integration):
+                sides = changed_sides(change)
+                if all(covering(task.owns, p) is not None for p in sides):
+                    mine.append(change)
+                elif self.keep(ws, change) and not all(p in self._reported for p in sides):
+                    strays.append(change)
+                    self._reported.update(sides)
+            sha = None
+            if mine:
+                wg.add_paths([p for c in mine for p in changed_sides(c)])
+                sha = wg.commit(naming.commit_message(task, self.run_id))
+            head = sha or integration
+            with self.git.lock():
+                if self.git.branch_exists(ws.branch):
+                    self.git.delete_branch(ws.branch, force=True)
+                self.git.create_branch(ws.branch, head)
+            return Collected(head, (*mine, *strays), sha is not None)
+
+    def discard(self, ws: Workspace) -> None:
+        with self._lock:
+            task = self._running.pop((ws.task_id, ws.attempt), None)
+            wg = self.healthy(self.path)
+            if task is None or wg is None or any(key[0] == ws.task_id for key in self._running):
+                return  # never touch the files of a newer attempt of the same task
+            integration = self.git.resolve_commit(self.integration, what="integration branch")
+            paths = [p for c in wg.changed_paths_worktree(integration) for p in changed_sides(c)
+                     if covering(task.owns, p) is not None and not is_marker(p)]
+            if paths:
+                wg.add_paths(paths)  # so that git knows every path, new files included
+                wg.restore(integration, paths)
+
+
+register_backend(Isolation.NONE, SharedBackend)
+register_backend(Isolation.DIRECTORY, DirectoryBackend)

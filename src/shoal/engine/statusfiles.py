@@ -1,0 +1,53 @@
+"""Seed 003's PARALLEL_STATUS.json and RESOURCE_LOCKS.json, and seed 001's tasks.json fields,
+written atomically from the store for tools that read files."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from ..model import Plan, PlanFormat, TaskState
+from ..store import Store, atomic_write_json, parallel_status, resource_locks, update_tasks_json
+
+WRITE_EVERY_S = 0.5  # the files are for people and tools polling them; no need to write per event
+
+
+class StatusWriter:
+    def __init__(self, run_dir: Path, plan: Plan, store: Store, run_id: str) -> None:
+        self.run_dir, self.plan, self.store, self.run_id = run_dir, plan, store, run_id
+        self._last = 0.0
+
+    @property
+    def status_path(self) -> Path:
+        return self.run_dir / "PARALLEL_STATUS.json"
+
+    @property
+    def locks_path(self) -> Path:
+        return self.run_dir / "RESOURCE_LOCKS.json"
+
+    def write(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last < WRITE_EVERY_S:
+            return
+        self._last = now
+        run = self.store.get_run(self.run_id)
+        tasks = self.store.tasks(self.run_id)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(self.status_path, parallel_status(run, tasks, self._phase(tasks), self.plan))
+        atomic_write_json(self.locks_path, resource_locks(tasks, self.plan))
+
+    def _phase(self, tasks: list) -> str:  # type: ignore[type-arg]
+        unfinished = {t.task_id for t in tasks if not TaskState(t.state).terminal}
+        for phase in self.plan.phases:
+            if any(t.phase == phase.name and t.id in unfinished for t in self.plan.tasks):
+                return phase.name
+        return "done"
+
+    def finish(self) -> None:
+        """The final files; and the seed 001 result fields when the plan is a tasks.json."""
+        self.write(force=True)
+        if self.plan.format is PlanFormat.TASKS_JSON and self.plan.source:
+            source = Path(self.plan.source)
+            target = source / "tasks.json" if source.is_dir() else source
+            if target.is_file():
+                update_tasks_json(target, self.store.tasks(self.run_id))

@@ -1,0 +1,413 @@
+"""The supervisor: one thread that owns all run state and drives the pure scheduler.
+
+Workers and the merge queue run elsewhere and report back through one inbox; every state
+change goes to the store (with its event) before anything else happens, so a crash at any
+moment leaves a run that `shoal resume` can finish.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..agents import Agent, ErrorKind, ResultStatus, get_agent
+from ..git import Git
+from ..model import Isolation, Plan, Strategy, TaskId, TaskState
+from ..scheduler import PlanGraph, blocked_by_failure, next_tasks, plan_waves
+from ..store import AttemptState, Event, RunState, Store
+from . import naming
+from .boundary import revert_paths
+from .executor import Executor, LocalExecutor
+from .merge import MergeOutcome, MergeQueue
+from .options import RunOptions, ViolationPolicy
+from .statusfiles import StatusWriter
+from .worker import AttemptReport, AttemptSpec, run_attempt
+from .workspace import WorkspaceBackend, backend_for
+
+TIMEOUT_GROWTH = 1.5  # seed 001: retry a timeout once with a longer limit
+Observer = Callable[[list[Event]], None]
+
+
+@dataclass
+class RunContext:
+    """The fixed facts of a run the supervisor works on."""
+
+    plan: Plan
+    options: RunOptions
+    git: Git
+    store: Store
+    run_id: str
+    integration_branch: str
+    conflicts: Mapping[TaskId, frozenset[TaskId]]
+    prompts: Callable[[str], str]  # task id -> rendered worker prompt
+    run_dir: Path
+    executor_factory: Callable[[int], Executor] = LocalExecutor
+
+
+@dataclass(frozen=True)
+class _MergeDone:
+    task_id: str
+    outcome: MergeOutcome | BaseException
+    report: AttemptReport
+
+
+@dataclass(frozen=True)
+class _AttemptDone:
+    spec: AttemptSpec
+    report: AttemptReport | BaseException
+
+
+@dataclass
+class _Counters:
+    timeouts: dict[str, int] = field(default_factory=dict)
+    failures: dict[str, int] = field(default_factory=dict)
+    attempts: dict[str, int] = field(default_factory=dict)
+
+
+class Supervisor:
+    def __init__(self, ctx: RunContext, observer: Observer | None = None, *,
+                 ignore_attempts_before: Mapping[str, int] | None = None) -> None:
+        self.ctx = ctx
+        # --retry-failed: earlier attempts do not count against a task's retries
+        self.ignore_before = dict(ignore_attempts_before or {})
+        self.plan = ctx.plan
+        self.store = ctx.store
+        self.run_id = ctx.run_id
+        self.observer = observer
+        self.options = ctx.options
+        self.isolation = self.options.isolation or self.plan.defaults.isolation
+        slots = self.plan.effective_max_parallel(self.options.max_parallel)
+        # Branch isolation is seed 002's pattern 2: one task at a time.
+        self.slots = 1 if self.isolation is Isolation.BRANCH else slots
+        self.graph = PlanGraph.build(self.plan, ctx.conflicts)
+        self.waves = (
+            plan_waves(self.graph, self.slots) if self.options.strategy is Strategy.WAVES else None
+        )
+        self.inbox: queue.Queue[_AttemptDone | _MergeDone] = queue.Queue()
+        self.cancel = threading.Event()
+        self.states: dict[str, TaskState] = {}
+        self.executing: dict[str, AttemptSpec] = {}
+        self.merging: set[str] = set()
+        self.free_slots: list[int] = list(range(self.slots))
+        self.counters = _Counters()
+        self.stopping = False  # --fail-fast: start nothing new
+        self.failed_stretch = 0  # consecutive failed attempts that ran beside others
+        self.sequential = False
+        self.last_seq = 0
+        self.agents: dict[str, Agent] = {}
+        self.backend: WorkspaceBackend = backend_for(
+            self.isolation, ctx.git, self.run_id,
+            setup=self.plan.setup, copy=self.plan.copy, port_base=self.options.port_base,
+        )
+        self.merges = MergeQueue(ctx.git, self.run_id, ctx.integration_branch,
+                                 verify=self.plan.defaults.verify)
+        self.status = StatusWriter(ctx.run_dir, self.plan, self.store, self.run_id)
+
+    # -- the loop --------------------------------------------------------------------------
+    def run(self) -> RunState:
+        self._load_state()
+        workers = self.ctx.executor_factory(self.slots)
+        merger = self.ctx.executor_factory(1)
+        try:
+            while True:
+                if not self.stopping:
+                    self._start_ready(workers)
+                self._skip_unreachable()
+                self._publish()
+                if not self.executing and not self.merging:
+                    break
+                try:
+                    message = self.inbox.get(timeout=0.5)
+                except queue.Empty:
+                    continue
+                self._handle(message, merger)
+        except BaseException:
+            self._interrupt(workers, merger)
+            raise
+        workers.shutdown(wait=True)
+        merger.shutdown(wait=True)
+        return self._finish()
+
+    def _load_state(self) -> None:
+        for record in self.store.tasks(self.run_id):
+            self.states[record.task_id] = TaskState(record.state)
+        for attempt in self.store.attempts(self.run_id):
+            c = self.counters
+            c.attempts[attempt.task_id] = max(c.attempts.get(attempt.task_id, 0), attempt.number)
+            if attempt.number <= self.ignore_before.get(attempt.task_id, 0):
+                continue
+            if attempt.state == AttemptState.TIMEOUT.value:
+                c.timeouts[attempt.task_id] = c.timeouts.get(attempt.task_id, 0) + 1
+            elif attempt.state in (AttemptState.FAILED.value, AttemptState.CRASHED.value):
+                c.failures[attempt.task_id] = c.failures.get(attempt.task_id, 0) + 1
+
+    def _ids(self, *states: TaskState) -> set[str]:
+        return {t for t, s in self.states.items() if s in states}
+
+    def _start_ready(self, workers: Executor) -> None:
+        busy = set(self.executing) | self.merging
+        succeeded = self._ids(TaskState.SUCCEEDED)
+        finished = {t for t, s in self.states.items() if s.terminal}
+        slots = 1 if self.sequential else self.slots
+        # A task waiting for its merge holds no slot but still counts for conflicts: whatever
+        # conflicts with it must start from its merged result.
+        chosen = next_tasks(
+            self.graph, running=busy, succeeded=succeeded, finished=finished,
+            max_parallel=slots + len(self.merging), strategy=self.options.strategy,
+            waves=self.waves,
+        )
+        for task_id in chosen:
+            if len(self.executing) >= slots:
+                break
+            self._start(task_id, workers)
+
+    def _start(self, task_id: str, workers: Executor) -> None:
+        task = self.plan.task(task_id)
+        number = self.counters.attempts.get(task_id, 0) + 1
+        slot = self.free_slots.pop(0)
+        timeout = task.timeout or self.plan.defaults.timeout
+        timeout *= TIMEOUT_GROWTH ** self.counters.timeouts.get(task_id, 0)
+        attempt_dir = naming.attempt_dir(self.ctx.git.common_dir(), self.run_id, task_id, number)
+        attempt_dir.mkdir(parents=True, exist_ok=True)
+        start_commit = self.ctx.git.resolve_commit(self.ctx.integration_branch)
+        spec = AttemptSpec(
+            run_id=self.run_id, plan=self.plan, task=task, attempt=number, slot=slot,
+            timeout_s=timeout, start_commit=start_commit, prompt=self.ctx.prompts(task_id),
+            agent=self._agent(task_id), agent_options=self._agent_options(task_id),
+            attempt_dir=attempt_dir, log_path=attempt_dir / "output.log",
+            env={"SHOAL_RUN_ID": self.run_id,
+                 "SHOAL_PORT_BASE": str(naming.ports_for(self.options.port_base, slot))},
+            grace_s=self.options.grace_s, max_output_bytes=self.options.max_output_bytes,
+            parallel_phase=self.plan.phase(task.phase).parallel,
+        )
+        recorded = self.store.start_attempt(
+            self.run_id, task_id, timeout_s=timeout, log_path=str(spec.log_path),
+            branch=naming.task_branch(self.run_id, task_id, number), base_commit=start_commit,
+            slot=slot,
+        )
+        assert recorded == number, (recorded, number)
+        self.counters.attempts[task_id] = number
+        self.states[task_id] = TaskState.RUNNING
+        self.executing[task_id] = spec
+        workers.submit(
+            lambda: run_attempt(spec, self.backend, self.cancel),
+            lambda r: self.inbox.put(_AttemptDone(spec, r)),
+        )
+
+    def _agent(self, task_id: str) -> Agent:
+        name = self.options.agent or self.plan.task(task_id).agent or self.plan.defaults.agent
+        if name not in self.agents:
+            self.agents[name] = get_agent(name, self.options.agent_settings.get(name))
+        return self.agents[name]
+
+    def _agent_options(self, task_id: str) -> dict[str, Any]:
+        return {}
+
+    # -- messages ----------------------------------------------------------------------------
+    def _handle(self, message: _AttemptDone | _MergeDone, merger: Executor) -> None:
+        if isinstance(message, _MergeDone):
+            self._merged(message)
+            return
+        spec = message.spec
+        self.executing.pop(spec.task.id, None)
+        self.free_slots.append(spec.slot)
+        self.free_slots.sort()
+        report = message.report
+        if isinstance(report, BaseException):
+            self._attempt_failed(spec, AttemptState.CRASHED, f"internal error: {report!r}", None)
+            return
+        if report.cancelled:
+            return
+        if report.result.ok:
+            self._attempt_succeeded(report, merger)
+        else:
+            state = AttemptState.TIMEOUT if report.timed_out else (
+                AttemptState.CRASHED if report.result.error is ErrorKind.CRASH else AttemptState.FAILED
+            )
+            reason = report.result.summary or report.error or "the worker failed"
+            if report.flooded:
+                reason = f"stopped after more than {self.options.max_output_bytes} bytes of output"
+            self._attempt_failed(spec, state, reason, report)
+
+    def _attempt_succeeded(self, report: AttemptReport, merger: Executor) -> None:
+        spec, task_id = report.spec, report.task_id
+        self._note_outcome(ok=True)
+        head = report.head
+        if report.changes:
+            self.store.record_changed_paths(self.run_id, task_id, report.changed_paths, head_commit=head)
+        if report.violations:
+            self.store.record_violations(
+                self.run_id, task_id,
+                [{"path": v.path, "kind": v.kind, "detail": v.detail,
+                  "policy": self.options.on_violation.value} for v in report.violations],
+            )
+            if self.options.on_violation is ViolationPolicy.FAIL:
+                paths = ", ".join(v.path for v in report.violations[:10])
+                self.store.finish_attempt(
+                    self.run_id, task_id, spec.attempt, AttemptState.FAILED,
+                    exit_code=report.exit_code, result=report.result.to_json(),
+                    error="boundary violation", task_state=TaskState.FAILED,
+                    reason=f"boundary violation: changed {paths} outside its owned paths; "
+                    f"its work is kept on branch {report.workspace.branch if report.workspace else '?'}",
+                )
+                self._terminal(task_id, TaskState.FAILED)
+                return
+            if self.options.on_violation is ViolationPolicy.REVERT and report.workspace:
+                head = revert_paths(Git(report.workspace.path), report.workspace, report.violations)
+        self.store.finish_attempt(
+            self.run_id, task_id, spec.attempt, AttemptState.SUCCEEDED,
+            exit_code=report.exit_code, result=report.result.to_json(),
+        )
+        if head is None:  # isolation none: nothing to merge per task
+            self._succeeded_without_merge(report, "no per-task merge in this isolation mode")
+            return
+        self.merging.add(task_id)
+        self.store.append_event(self.run_id, "merge_started", task_id=task_id, data={"head": head})
+        task = spec.task
+        merger.submit(lambda: self.merges.merge(task, head),
+                      lambda o: self.inbox.put(_MergeDone(task_id, o, report)))
+
+    def _succeeded_without_merge(self, report: AttemptReport, reason: str) -> None:
+        self.store.set_task_state(self.run_id, report.task_id, TaskState.SUCCEEDED, reason=reason)
+        self._terminal(report.task_id, TaskState.SUCCEEDED)
+        self._discard(report)
+
+    def _merged(self, message: _MergeDone) -> None:
+        task_id, outcome, report = message.task_id, message.outcome, message.report
+        self.merging.discard(task_id)
+        if isinstance(outcome, BaseException):
+            self._task_failed(task_id, f"merge failed: {outcome}", "merge_failed")
+            return
+        verify = [v.to_json() for v in outcome.verify]
+        if outcome.state == "merged":
+            self.store.record_merge(self.run_id, task_id, outcome.commit, verify={"gates": verify})
+            self._terminal(task_id, TaskState.SUCCEEDED)
+            self._discard(report)
+        elif outcome.state == "no-changes":
+            self._succeeded_without_merge(report, "no changes to merge")
+        else:
+            kind = "verify_failed" if outcome.state == "verify-failed" else "merge_failed"
+            self._task_failed(task_id, outcome.message, kind,
+                              {"conflicts": list(outcome.conflicts), "verify": verify})
+
+    def _attempt_failed(
+        self, spec: AttemptSpec, state: AttemptState, reason: str, report: AttemptReport | None
+    ) -> None:
+        task_id = spec.task.id
+        c = self.counters
+        result = report.result if report else None
+        if state is AttemptState.TIMEOUT:
+            c.timeouts[task_id] = c.timeouts.get(task_id, 0) + 1
+            retry = c.timeouts[task_id] <= 1
+            final = TaskState.BLOCKED
+            reason = f"timed out after {spec.timeout_s:.0f}s" + (
+                "; retrying once with a 1.5x longer limit" if retry else "; gave up")
+        elif result is not None and result.status is ResultStatus.BLOCKED:
+            retry, final = False, TaskState.BLOCKED
+        else:
+            c.failures[task_id] = c.failures.get(task_id, 0) + 1
+            retries = spec.task.retries if spec.task.retries is not None else self.plan.defaults.retries
+            retry = c.failures[task_id] <= retries and (result is None or result.error is not ErrorKind.SETUP)
+            final = TaskState.FAILED
+        self._note_outcome(ok=False)
+        self.store.finish_attempt(
+            self.run_id, task_id, spec.attempt, state,
+            exit_code=report.exit_code if report else None,
+            result=result.to_json() if result else None, error=reason,
+            task_state=TaskState.PENDING if retry else final, reason=reason,
+        )
+        if retry:
+            self.states[task_id] = TaskState.PENDING
+        else:
+            self._terminal(task_id, final)
+
+    def _task_failed(self, task_id: str, reason: str, kind: str, data: dict[str, Any] | None = None) -> None:
+        self.store.set_task_state(self.run_id, task_id, TaskState.FAILED, reason=reason,
+                                  kind=kind, data=data)
+        self._terminal(task_id, TaskState.FAILED)
+
+    def _terminal(self, task_id: str, state: TaskState) -> None:
+        self.states[task_id] = state
+        if state is not TaskState.SUCCEEDED and self.options.fail_fast and not self.stopping:
+            self.stopping = True
+            self.store.append_event(self.run_id, "fail_fast", task_id=task_id,
+                                    data={"message": f"{task_id} did not succeed: starting nothing new"})
+
+    def _note_outcome(self, ok: bool) -> None:
+        # Seed 001: when every worker of a parallel stretch fails, go on one at a time.
+        if ok:
+            self.failed_stretch = 0
+            return
+        if len(self.executing) + 1 > 1 or self.failed_stretch:
+            self.failed_stretch += 1
+        if not self.sequential and self.slots > 1 and self.failed_stretch >= min(self.slots, 3):
+            self.sequential = True
+            self.store.append_event(
+                self.run_id, "fallback_sequential",
+                data={"message": f"{self.failed_stretch} parallel attempts failed in a row: "
+                      "running the remaining tasks one at a time"},
+            )
+
+    def _skip_unreachable(self) -> None:
+        succeeded = self._ids(TaskState.SUCCEEDED)
+        finished = {t for t, s in self.states.items() if s.terminal}
+        for task_id, blocked in blocked_by_failure(self.graph, succeeded=succeeded, finished=finished).items():
+            if task_id in self.executing or task_id in self.merging:
+                continue
+            self.store.set_task_state(self.run_id, task_id, TaskState.SKIPPED, reason=blocked.reason)
+            self.states[task_id] = TaskState.SKIPPED
+
+    def _discard(self, report: AttemptReport) -> None:
+        if report.workspace is not None:
+            try:
+                self.backend.discard(report.workspace)
+            except Exception:  # noqa: BLE001 - a leftover workspace is for `shoal cleanup`
+                pass
+
+    def _publish(self, force: bool = False) -> None:
+        events = list(self.store.events(self.run_id, after_seq=self.last_seq))
+        if events:
+            self.last_seq = events[-1].seq
+            if self.observer:
+                self.observer(events)
+        self.status.write(force=force)
+
+    # -- endings -----------------------------------------------------------------------------
+    def _finish(self) -> RunState:
+        if self.stopping:
+            for task_id, state in list(self.states.items()):
+                if not state.terminal:
+                    self.store.set_task_state(self.run_id, task_id, TaskState.CANCELLED,
+                                              reason="not started: --fail-fast after a failure")
+                    self.states[task_id] = TaskState.CANCELLED
+        if self.isolation is Isolation.NONE:
+            commit = self.backend.commit_shared(self.run_id)
+            if commit:
+                self.ctx.git.update_ref(f"refs/heads/{self.ctx.integration_branch}", commit)
+        ok = all(s is TaskState.SUCCEEDED for s in self.states.values())
+        state = RunState.SUCCEEDED if ok else RunState.FAILED
+        self.store.set_run_state(self.run_id, state)
+        self._publish(force=True)
+        self.status.finish()
+        return state
+
+    def _interrupt(self, workers: Executor, merger: Executor) -> None:
+        """Ctrl-C or a crash of the loop: stop every worker, keep what merged, stay resumable."""
+        self.cancel.set()
+        workers.shutdown(wait=True)
+        merger.shutdown(wait=True)
+        while True:
+            try:
+                message = self.inbox.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(message, _MergeDone):
+                self._merged(message)
+        self.store.interrupt_run(self.run_id, reason="interrupted; `shoal resume` finishes it",
+                                 at=time.time())
+        self._publish(force=True)

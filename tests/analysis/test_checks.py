@@ -1,0 +1,254 @@
+"""Each check of `analyse`, through the public API, on plans built from the dataclasses."""
+
+from __future__ import annotations
+
+import os
+
+from shoal.analysis import analyse
+from shoal.model import Phase, RiskTier
+from shoal.problem import Code, Severity
+
+from .plans import FILE, plan_of, task
+
+PHASES = (Phase("design", parallel=False), Phase("build"), Phase("check", parallel=False))
+
+
+def codes(analysis, code: Code):
+    return [p for p in analysis.problems if p.code is code]
+
+
+# -- unknown tasks, cycles, phase order --------------------------------------------------
+
+def test_unknown_task_with_did_you_mean_and_every_instance() -> None:
+    a = analyse(plan_of(task("auth"), task("api", after=("atuh", "ghost-task"), line=10)))
+    found = codes(a, Code.UNKNOWN_TASK)
+    assert len(found) == 2
+    first = next(p for p in found if "atuh" in p.message)
+    assert first.severity is Severity.ERROR and first.tasks == ("api",)
+    assert first.hint == "did you mean `auth`?"
+    assert (first.file, first.line, first.field) == (FILE, 14, "after")  # the `after` line
+
+
+def test_cycles_are_named_and_analysis_goes_on() -> None:
+    a = analyse(plan_of(
+        task("a", after=("c",), owns=("src/x.py",)),
+        task("b", after=("a",)),
+        task("c", after=("b",)),
+        task("d", owns=("src/x.py",)),
+    ))
+    cycles = codes(a, Code.CYCLE)
+    assert [p.message.split(": ")[1].split(" (")[0] for p in cycles] == ["a -> c -> b -> a"]
+    assert cycles[0].tasks == ("a", "c", "b")
+    assert a.conflicts["a"] == {"d"}  # the other checks still ran
+    assert not a.may_run_together("a", "b")  # a cycle's tasks wait for each other
+
+
+def test_phase_order() -> None:
+    a = analyse(plan_of(
+        task("schema", phase="design", after=("impl",)),
+        task("impl", phase="build", after=("tests",)),
+        task("tests", phase="check"),
+        phases=PHASES,
+    ))
+    found = codes(a, Code.PHASE_ORDER)
+    assert {p.tasks for p in found} == {("schema", "impl"), ("impl", "tests")}
+    assert all(p.severity is Severity.ERROR and p.field == "after" for p in found)
+
+
+# -- ownership ----------------------------------------------------------------------------
+
+def test_overlap_between_tasks_that_may_run_together() -> None:
+    a = analyse(plan_of(
+        task("auth", owns=("src/auth/**", "tests/test_auth.py")),
+        task("api", owns=("src/**/*.py",), line=10),
+        task("docs", owns=("./docs/",), line=20),  # plain `docs/` would match at any depth
+    ))
+    assert a.conflicts["auth"] == {"api"} and a.conflicts["api"] == {"auth"}
+    assert a.conflicts["docs"] == frozenset()
+    [overlap] = a.overlaps
+    assert (overlap.task_a, overlap.task_b) == ("auth", "api")
+    assert overlap.paths == ("src/**/*.py", "src/auth/**")
+    assert overlap.example == "src/auth/x.py"
+    [problem] = codes(a, Code.OWNERSHIP_OVERLAP)
+    assert problem.severity is Severity.WARNING
+    assert problem.tasks == ("auth", "api") and problem.line == 11  # api's `owns`
+    assert "src/auth/x.py" in problem.message and problem.hint
+
+
+def test_strict_makes_overlaps_errors() -> None:
+    plan = plan_of(task("a", owns=("x/",)), task("b", owns=("x/y.py",)))
+    assert codes(analyse(plan, strict=True), Code.OWNERSHIP_OVERLAP)[0].severity is Severity.ERROR
+
+
+def test_no_overlap_when_ordered_or_apart() -> None:
+    a = analyse(plan_of(
+        task("a", owns=("src/x.py",), phase="build"),
+        task("b", owns=("src/x.py",), phase="build", after=("a",)),  # ordered
+        task("c", owns=("src/x.py",), phase="build", after=("b",)),  # ordered through b
+        task("d", owns=("src/x.py",), phase="design"),  # another phase
+        task("e", owns=("src/x.py",), phase="check"),  # a serial phase
+        task("f", owns=("src/x.py",), phase="check"),
+        phases=PHASES,
+    ))
+    assert not a.overlaps and all(not v for v in a.conflicts.values())
+    assert not a.may_run_together("a", "c") and not a.may_run_together("e", "f")
+
+
+def test_every_overlapping_pair_is_reported() -> None:
+    a = analyse(plan_of(*(task(f"t{i}", owns=("shared/config.py",)) for i in range(4))))
+    assert len(a.overlaps) == 6 and len(codes(a, Code.OWNERSHIP_OVERLAP)) == 6
+    assert all(len(v) == 3 for v in a.conflicts.values())
+
+
+def test_unanchored_globs_and_file_looking_names() -> None:
+    a = analyse(plan_of(
+        task("docs", owns=("*.md",)),
+        task("app", owns=("src/app.py",)),  # a file: no markdown below it
+        task("feat", owns=("src/feat",)),  # may be a directory
+        task("readme", owns=("README.md",)),
+    ))
+    assert a.conflicts["docs"] == {"feat", "readme"}
+
+
+def test_negated_owns_is_a_schema_problem_and_ignored() -> None:
+    a = analyse(plan_of(task("a", owns=("src/**", "!src/secret/**")), task("b", owns=("src/secret/k.py",))))
+    [schema] = codes(a, Code.SCHEMA)
+    assert "negated" in schema.message and schema.paths == ("!src/secret/**",)
+    assert a.conflicts["a"] == {"b"}  # the negation did not carve anything out
+
+
+def test_broken_pattern_is_reported() -> None:
+    a = analyse(plan_of(task("a", owns=("src/[x", "ok/file.py"))))
+    [schema] = codes(a, Code.SCHEMA)
+    assert schema.severity is Severity.WARNING and "never closed" in schema.message
+
+
+# -- read/write hazards --------------------------------------------------------------------
+
+def test_read_write_hazard() -> None:
+    a = analyse(plan_of(
+        task("types", owns=("common/types.py",)),
+        task("api", reads=("common/**",), owns=("src/api.py",), line=10),
+        task("later", reads=("common/types.py",), after=("types",), line=20),  # ordered: fine
+    ))
+    [hazard] = a.hazards
+    assert (hazard.reader, hazard.owner) == ("api", "types")
+    [problem] = codes(a, Code.READ_WRITE_HAZARD)
+    assert problem.severity is Severity.WARNING and problem.tasks == ("api", "types")
+    assert problem.field == "reads" and problem.line == 12
+    assert not a.conflicts["api"]  # a hazard is not an ownership conflict
+
+
+def test_reading_what_you_own_is_fine() -> None:
+    a = analyse(plan_of(task("a", owns=("x/",), reads=("x/y.py",)), task("b")))
+    assert not a.hazards
+
+
+# -- forbidden writes ----------------------------------------------------------------------
+
+def test_owning_what_you_forbid() -> None:
+    a = analyse(plan_of(task("a", owns=("src/**", "lib/x.py"), forbids=("src/billing/**", "*.lock"))))
+    found = codes(a, Code.FORBIDDEN_WRITE)
+    assert all(p.severity is Severity.ERROR and p.field == "owns" for p in found)
+    assert [p.paths for p in found] == [("src/**", "*.lock"), ("src/**", "src/billing/**")]
+    assert "src/billing/x" in found[1].message and "src/x.lock" in found[0].message
+
+
+def test_unanchored_forbid_does_not_hit_plain_files() -> None:
+    a = analyse(plan_of(task("a", owns=("src/app.py", "package.json"), forbids=("*.lock", "package-lock.json"))))
+    assert not codes(a, Code.FORBIDDEN_WRITE)
+
+
+def test_shared_readonly_in_parallel_phases_only() -> None:
+    a = analyse(plan_of(
+        task("setup", owns=("common/types.py",), phase="design"),  # serial: allowed
+        task("feat", owns=("common/util.py", "src/feat/"), phase="build"),
+        task("root", owns=("./pyproject.toml",), phase="build"),
+        task("nested", owns=("tools/pyproject.toml",), phase="build"),
+        task("anywhere", owns=("pyproject.toml",), phase="design"),  # serial: allowed
+        phases=PHASES,
+        shared_readonly=("common/**", "./pyproject.toml"),
+    ))
+    found = codes(a, Code.FORBIDDEN_WRITE)
+    assert {(p.tasks, p.paths) for p in found} == {
+        (("feat",), ("common/util.py", "common/**")),
+        (("root",), ("/pyproject.toml", "/pyproject.toml")),
+    }
+
+
+# -- paths outside the repository ------------------------------------------------------------
+
+def test_paths_outside_the_repository() -> None:
+    a = analyse(plan_of(task("a", owns=("/etc/passwd", "a/../../b", "~/x", "C:\\x", "ok.py"),
+                             reads=("../sibling/x",))))
+    found = codes(a, Code.PATH_OUTSIDE_REPO)
+    assert len(found) == 5 and all(p.severity is Severity.ERROR for p in found)
+    assert {p.field for p in found} == {"owns", "reads"}
+
+
+def test_symlink_leaving_the_repository(tmp_path) -> None:
+    repo = tmp_path / "repo"
+    (repo / "src").mkdir(parents=True)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    os.symlink(outside, repo / "src" / "vendor")
+    plan = plan_of(task("a", owns=("src/vendor/lib.py", "src/own.py")), task("b", reads=("src/vendor/**",)))
+    assert not codes(analyse(plan), Code.PATH_OUTSIDE_REPO)  # no repository, no look
+    found = codes(analyse(plan, repo=repo), Code.PATH_OUTSIDE_REPO)
+    assert [(p.tasks, p.paths) for p in found] == [(("a",), ("src/vendor/lib.py",)), (("b",), ("src/vendor/**",))]
+    assert "symlink src/vendor ->" in found[0].message
+
+
+def test_existing_dotted_directory_is_a_directory_with_a_repo(tmp_path) -> None:
+    (tmp_path / "node_modules" / "lodash.merge").mkdir(parents=True)
+    plan = plan_of(task("a", owns=("node_modules/lodash.merge",)), task("b", owns=("**/index.js",)))
+    assert not analyse(plan).overlaps
+    assert analyse(plan, repo=tmp_path).conflicts["a"] == {"b"}
+
+
+# -- risk tiers, empty plans, ordering ---------------------------------------------------------
+
+def test_risk_separation() -> None:
+    a = analyse(plan_of(
+        task("deploy", risk="critical"),
+        task("r1", risk="red"),
+        task("r2", risk="red"),
+        task("r3", risk="red", after=("r1", "r2")),  # waits for both: nothing to keep apart
+        task("y", risk="yellow"),
+    ))
+    found = codes(a, Code.RISK_SEPARATION)
+    assert all(p.severity is Severity.INFO for p in found)
+    assert [p.tasks for p in found] == [("deploy",), ("r1", "r2")]
+    assert [(g.tier, g.tasks) for g in a.risk_pairs] == [(RiskTier.CRITICAL, ("deploy",)),
+                                                         (RiskTier.RED, ("r1", "r2"))]
+
+
+def test_many_red_tasks_are_one_group_not_all_pairs() -> None:
+    a = analyse(plan_of(*(task(f"r{i}", risk="red") for i in range(300))))
+    [group] = codes(a, Code.RISK_SEPARATION)
+    assert len(group.tasks) == 300 and "more" in group.message
+
+
+def test_anchor_note_for_names_without_a_slash() -> None:
+    a = analyse(plan_of(task("a", owns=("build/",)), task("b", owns=("src/build/out.o",))))
+    [problem] = codes(a, Code.OWNERSHIP_OVERLAP)
+    assert "write `./build/`" in problem.hint
+
+
+def test_empty_plan() -> None:
+    a = analyse(plan_of())
+    [p] = a.problems
+    assert p.code is Code.EMPTY_PLAN and p.severity is Severity.WARNING
+    assert dict(a.conflicts) == {}
+
+
+def test_problems_are_sorted_errors_first() -> None:
+    a = analyse(plan_of(
+        task("z", owns=("x/",), risk="critical", line=1),
+        task("y", owns=("x/a.py",), after=("nope",), line=30),
+        task("w", owns=("/abs",), line=50),
+    ))
+    ranks = [p.severity for p in a.problems]
+    assert ranks == sorted(ranks, key=[Severity.ERROR, Severity.WARNING, Severity.INFO].index)
+    errors = [p for p in a.problems if p.severity is Severity.ERROR]
+    assert [p.line for p in errors] == sorted(p.line for p in errors)

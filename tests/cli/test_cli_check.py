@@ -1,0 +1,107 @@
+"""`shoal check` end to end on the example plans of every input format."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import EXAMPLES
+
+FORMATS = ["canonical", "json", "toml", "tasks-json", "plan-folder", "boundaries"]
+
+
+@pytest.mark.parametrize("name", FORMATS)
+def test_every_example_format_checks_clean(shoal, name):
+    result = shoal("check", EXAMPLES / name, "--format", "json")
+    data = result.json()
+    assert result.code == 0, data["problems"]
+    assert data["ok"] is True
+    assert data["plan"]["tasks"] >= 3
+    assert data["mode"] in ("sequential", "parallel_waves", "fully_parallel")
+    assert not [p for p in data["problems"] if p["severity"] == "error"]
+
+
+@pytest.mark.parametrize("name", FORMATS)
+def test_text_output_reads_like_a_conflict_check(shoal, name):
+    result = shoal("check", EXAMPLES / name)
+    assert result.code == 0
+    assert "Conflict Check:" in result.out
+    assert "Decision:" in result.out
+
+
+def test_formats_agree_on_the_same_plan(shoal):
+    # canonical YAML, JSON and TOML hold the same plan: same tasks, same mode
+    seen = {n: shoal("check", EXAMPLES / n, "--format", "json").json() for n in ("canonical", "json", "toml")}
+    assert len({d["plan"]["tasks"] for d in seen.values()}) == 1
+    assert len({d["mode"] for d in seen.values()}) == 1
+
+
+def test_cycle_is_named_in_order_with_exit_1(shoal):
+    result = shoal("check", EXAMPLES / "broken" / "cycle.yaml", "--format", "json")
+    assert result.code == 1
+    cycles = [p for p in result.json()["problems"] if p["code"] == "cycle"]
+    assert cycles, result.out
+    chain = re.search(r"[\w.-]+(?: -> [\w.-]+)+", cycles[0]["message"]).group(0).split(" -> ")
+    assert chain[0] == chain[-1]  # named in order, closing on its first task
+    assert set(chain) == set(cycles[0]["tasks"])
+
+
+def test_unknown_dependency_suggests_a_name(shoal):
+    result = shoal("check", EXAMPLES / "broken" / "unknown-dep.yaml", "--format", "json")
+    assert result.code == 1
+    unknown = [p for p in result.json()["problems"] if p["code"] == "unknown-task"]
+    assert unknown and "did you mean" in (unknown[0]["hint"] or unknown[0]["message"])
+    assert unknown[0]["file"].endswith("unknown-dep.yaml") and unknown[0]["line"]
+
+
+def test_unknown_field_names_file_line_task_and_field(shoal):
+    result = shoal("check", EXAMPLES / "broken" / "unknown-field.yaml", "--format", "json")
+    assert result.code == 1
+    schema = [p for p in result.json()["problems"] if p["code"] == "schema"]
+    assert schema
+    p = schema[0]
+    assert p["file"].endswith("unknown-field.yaml") and p["line"] and p["tasks"] and p["field"]
+
+
+def test_overlap_is_a_warning_and_an_error_when_strict(shoal):
+    path = EXAMPLES / "broken" / "overlap.yaml"
+    lenient = shoal("check", path, "--format", "json")
+    overlaps = [p for p in lenient.json()["problems"] if p["code"] == "ownership-overlap"]
+    assert overlaps and all(p["severity"] == "warning" for p in overlaps)
+    assert len(overlaps[0]["tasks"]) == 2 and overlaps[0]["paths"]
+    assert lenient.code == 0
+    strict = shoal("check", path, "--strict", "--format", "json")
+    assert strict.code == 1
+    assert any(p["code"] == "ownership-overlap" and p["severity"] == "error" for p in strict.json()["problems"])
+
+
+def test_malformed_yaml_exits_2_with_location_and_no_traceback(shoal):
+    result = shoal("check", EXAMPLES / "broken" / "malformed.yaml")
+    assert result.code == 2
+    assert "malformed.yaml:" in result.err
+    assert "Traceback" not in result.err + result.out
+
+
+def test_missing_file_and_empty_folder_exit_2(shoal, tmp_path):
+    assert shoal("check", tmp_path / "nope.yaml").code == 2
+    empty = shoal("check", tmp_path)
+    assert empty.code == 2
+    assert "shoal init" in empty.err  # the hint says how to make a plan
+
+
+def test_non_utf8_plan_exits_2(shoal, tmp_path):
+    bad = tmp_path / "plan.yaml"
+    bad.write_bytes(b"version: 1\ntasks:\n  - id: caf\xe9\n")
+    result = shoal("check", bad)
+    assert result.code == 2
+    assert "UTF-8" in result.err or "utf-8" in result.err
+
+
+def test_python_dash_m_runs_the_cli():
+    done = subprocess.run([sys.executable, "-m", "shoal", "check", str(EXAMPLES / "canonical")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "Conflict Check:" in done.stdout
