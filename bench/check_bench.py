@@ -15,7 +15,9 @@ each under per-feature folders (literal files, ``src/featN/modM/**``, ``*.sql`` 
 feature; a few RED and CRITICAL tasks; a handful of unanchored globs (``*.md``) owned
 in the parallel phase; and some genuine overlaps and read/write hazards. The whole
 analysis is timed (``analyse``), and separately loading the same plan from a
-``plan.json`` plus the analysis, when the loaders are available.
+``plan.json`` plus the analysis, when the loaders are available. Each size runs in a
+fresh interpreter; wall-clock and CPU medians are both shown, CPU time being the steadier
+of the two when other work shares the machine.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import json
 import platform
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -35,8 +38,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from shoal.analysis import analyse  # noqa: E402
-from shoal.model import Defaults, Phase, Plan, RiskTier, Task, TaskId  # noqa: E402
+from shoal.analysis import analyse
+from shoal.model import Defaults, Phase, Plan, RiskTier, Task, TaskId
 
 START = "<!-- check-bench:start -->"
 END = "<!-- check-bench:end -->"
@@ -184,13 +187,13 @@ def report(rows: list[dict[str, Any]]) -> str:
     lines = [
         "## Static analysis (`shoal check`)",
         "",
-        f"Command: `python bench/check_bench.py --write-docs` (Python {platform.python_version()}, "
-        f"{platform.machine()}, {_cores()} cores). Median of the runs shown; `analyse` is the "
-        "analysis alone on a plan already in memory, `load + analyse` reads the same plan "
-        "from a `plan.json` first.",
+        (f"Command: `python bench/check_bench.py --write-docs` (Python {platform.python_version()}, "
+         f"{platform.machine()}, {_cores()} cores). Median of the runs shown; `analyse` is the "
+         "analysis alone on a plan already in memory, `load + analyse` reads the same plan "
+         "from a `plan.json` first."),
         "",
-        "| tasks | owned paths | all paths | analyse (median) | analyse, CPU time "
-        "| load + analyse (median) | overlaps | hazards | problems |",
+        ("| tasks | owned paths | all paths | analyse (median) | analyse, CPU time "
+         "| load + analyse (median) | overlaps | hazards | problems |"),
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
@@ -236,6 +239,15 @@ def write_docs(section: str, path: Path = DOCS) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+def measure_in_child(n: int, repeat: int, load_repeat: int, seed: int) -> dict[str, Any]:
+    """Run one size in a fresh interpreter, so that one size's heap and caches do not
+    weigh on the next (a real `shoal check` is one process per plan)."""
+    cmd = [sys.executable, __file__, "--measure", str(n), "--repeat", str(repeat),
+           "--load-repeat", str(load_repeat), "--seed", str(seed)]
+    done = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
@@ -244,12 +256,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-load", action="store_true", help="skip load + analyse")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--write-docs", action="store_true", help=f"refresh {DOCS}")
+    parser.add_argument("--measure", type=int, help=argparse.SUPPRESS)  # child mode: one size
+    parser.add_argument("--load-repeat", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.measure:
+        print(json.dumps(run_size(args.measure, args.repeat, args.load_repeat, args.seed)))
+        return 0
     rows = []
     for k, n in enumerate(sorted(args.sizes)):
         repeat = args.repeat if k == 0 else args.big_repeat
         load_repeat = 0 if args.no_load else (3 if k == 0 else 1)
-        rows.append(run_size(n, repeat, load_repeat, args.seed))
+        rows.append(measure_in_child(n, repeat, load_repeat, args.seed))
         r = rows[-1]
         load = f", load + analyse {r['load']:.2f} s" if r["load"] is not None else ""
         print(f"{n:>8,} tasks: analyse {r['analyse']:.2f} s (CPU {r['cpu']:.2f} s, median of "

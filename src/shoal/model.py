@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import NewType
+from collections.abc import Mapping
+from typing import Any, NewType
 
 TaskId = NewType("TaskId", str)
 
@@ -200,6 +201,8 @@ class Plan:
     setup: tuple[str, ...] = ()  # commands run in each new workspace
     copy: tuple[str, ...] = ()  # untracked files brought into each workspace
     prompt_template: str | None = None  # path of a Jinja2 template overriding the default
+    # settings per agent name, e.g. {"command": {"command": ["my-agent", "{prompt_file}"]}}
+    agents: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, compare=False)
     format: PlanFormat = PlanFormat.CANONICAL
     source: str | None = None  # the plan file or folder it was read from
     root: str | None = None  # folder that relative prompt_file/template paths are taken from

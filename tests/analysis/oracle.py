@@ -13,17 +13,17 @@ from __future__ import annotations
 import itertools
 import re
 import warnings
-from functools import lru_cache
+from functools import cache
 
 from pathspec.patterns.gitignore.base import _GitIgnoreBasePattern
 from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
 
 
-@lru_cache(maxsize=None)
+@cache
 def pathspec_regex(text: str) -> re.Pattern[str] | None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        regex, include = GitIgnoreSpecPattern.pattern_to_regex(text)
+        regex, _include = GitIgnoreSpecPattern.pattern_to_regex(text)
     if regex is None:
         return None
     return re.compile(regex.replace("[^", "[^/"))  # git: a bracket never matches "/"
@@ -46,7 +46,7 @@ def universe(names: list[str], depth: int) -> list[str]:
 DECL, SPELLED, GLOB, SPAN = "decl", "spelled", "glob", "span"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _oracle_parse(text: str) -> tuple[tuple[object, ...], bool]:
     """pathspec's normalisation, redone by hand: (segments, only-below-the-match)."""
     raw = text.split("/")

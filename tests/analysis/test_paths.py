@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shoal.analysis.paths import SymlinkGuard, literal_prefix, looks_like_file, normalise, outside_reason, split
+from shoal.analysis.paths import (
+    SymlinkGuard,
+    literal_prefix,
+    looks_like_file,
+    normalise,
+    outside_reason,
+    split,
+)
 
 from .oracle import pathspec_covers
 

@@ -47,3 +47,97 @@ def task(task_id: str = "auth", **fields: object) -> Task:
     fields.setdefault("owns", ("src/auth/**",))
     fields.setdefault("title", f"Build {task_id} [R:YELLOW]")
     return Task(id=TaskId(task_id), **fields)  # type: ignore[arg-type]
+
+
+# -- end-to-end runs (tests/engine/test_run_*.py) ------------------------------------------------
+SHOAL_BRANCHES = ("shoal/", "shoal-task/")
+
+
+def write_plan(folder: Path, tasks: list[dict[str, object]], *, name: str = "plan.yaml",
+               **top: object) -> Path:
+    """A canonical plan file (JSON is YAML) with short defaults: 30 s timeout, 1 retry."""
+    import json
+
+    data: dict[str, object] = {"version": 1, "defaults": {"timeout": "30s", "retries": 1}}
+    data.update(top)
+    data["tasks"] = tasks
+    path = folder / name
+    path.write_text(json.dumps(data, indent=1), encoding="utf-8")
+    return path
+
+
+def user_state(repo: Path) -> dict[str, object]:
+    """What a run must leave byte-for-byte as it was: files, index, HEAD, the user's branches."""
+    from shoal.testing import snapshot_user_state
+
+    return snapshot_user_state(repo, ignore_branches=SHOAL_BRANCHES)
+
+
+def git_out(repo: Path, *args: str, check: bool = True) -> str:
+    from shoal.process import run
+    from shoal.testing import git_env
+
+    return run(["git", "--no-optional-locks", *args], cwd=repo, env=git_env(), check=check).text
+
+
+def show(repo: Path, rev: str, path: str) -> str | None:
+    """The text of `path` at `rev`, None when it is not there."""
+    from shoal.process import run
+    from shoal.testing import git_env
+
+    done = run(["git", "show", f"{rev}:{path}"], cwd=repo, env=git_env(), check=False)
+    return done.text + "\n" if done.ok else None
+
+
+def merge_keys(repo: Path, branch: str) -> list[str]:
+    """``Shoal-Merge`` trailer values along the first-parent history of `branch`, oldest first."""
+    out = git_out(repo, "log", "--first-parent", "--reverse",
+                  "--format=%(trailers:key=Shoal-Merge,valueonly)%x00", branch)
+    return [line.strip() for chunk in out.split("\0") for line in chunk.splitlines() if line.strip()]
+
+
+def open_store(repo: Path):  # type: ignore[no-untyped-def]
+    from shoal.store import Store, default_db_path
+
+    return Store.open(default_db_path(Git(repo).common_dir()))
+
+
+def run_events(repo: Path, run_id: str, *kinds: str) -> list:  # type: ignore[type-arg]
+    store = open_store(repo)
+    try:
+        return list(store.events(run_id, kinds=kinds or None))
+    finally:
+        store.close()
+
+
+def attempts(repo: Path, run_id: str, task_id: str | None = None) -> list:  # type: ignore[type-arg]
+    store = open_store(repo)
+    try:
+        return store.attempts(run_id, task_id)
+    finally:
+        store.close()
+
+
+def py_command(code: str) -> str:
+    """A verify/setup command (split with shlex, run without a shell) running Python `code`."""
+    import shlex
+    import sys
+
+    return shlex.join([sys.executable, "-c", code])
+
+
+def fake_agent(scenario: str, *args: str) -> dict[str, dict[str, object]]:
+    """``agent_settings`` for the command agent running shoal's fake agent CLI."""
+    import sys
+
+    return {"command": {"command": [
+        sys.executable, "-m", "shoal.testing.fake_agent", "--prompt-file", "{prompt_file}",
+        "--cwd", "{workdir}", "--scenario", scenario, *args]}}
+
+
+@pytest.fixture
+def worker_identity(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An identity for workers that run `git commit` themselves (the tests' git has none)."""
+    for who in ("AUTHOR", "COMMITTER"):
+        monkeypatch.setenv(f"GIT_{who}_NAME", "Worker")
+        monkeypatch.setenv(f"GIT_{who}_EMAIL", "worker@shoal.invalid")

@@ -139,7 +139,7 @@ def _analyse(plan: Plan, strict: bool, repo: Path | None) -> Analysis:
 def _phases(plan: Plan) -> tuple[list[int], list[bool], int]:
     """Each task's phase position, whether each phase is parallel, and how many phases
     the plan declares (undeclared ones are numbered after them, parallel)."""
-    position = {}
+    position: dict[str, int] = {}
     for i, p in enumerate(plan.phases):
         position.setdefault(p.name, i)
     parallel = [p.parallel for p in plan.phases]

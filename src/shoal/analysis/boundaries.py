@@ -11,7 +11,14 @@ from pathlib import Path
 from ..model import Plan, Task
 from ..problem import Code, Problem, Severity
 from .paths import SymlinkGuard, looks_like_file, normalise, outside_reason
-from .pattern import _PLAIN, Pattern, PatternError, literal_pattern, overlap, parse_pattern
+from .pattern import (
+    _PLAIN,
+    Pattern,
+    PatternError,
+    literal_pattern,
+    overlap,
+    parse_pattern,
+)
 from .problems import anchor_note, at_plan, at_task
 
 PATH_FIELDS = ("owns", "reads", "forbids")
@@ -79,19 +86,21 @@ class PathReader:
 def read_task_paths(plan: Plan, reader: PathReader, problems: list[Problem]) -> list[TaskPaths]:
     """Every task's patterns, reporting the problems of each path where it is written."""
     out: list[TaskPaths] = []
+    read = reader.read
     for task in plan.tasks:
-        paths = TaskPaths()
+        fields = []
         for name in PATH_FIELDS:
-            target: list[Pattern] = getattr(paths, name)
+            patterns: list[Pattern] = []
             for raw in getattr(task, name):
-                pattern, issues = reader.read(raw)
+                pattern, issues = read(raw)
                 for code, severity, detail, hint in issues:
                     problems.append(at_task(
                         task, code, severity, f"`{name}` path `{raw}` {detail.format(field=name)}",
                         field=name, paths=(raw,), hint=hint))
                 if pattern is not None:
-                    target.append(pattern)
-        out.append(paths)
+                    patterns.append(pattern)
+            fields.append(patterns)
+        out.append(TaskPaths(*fields))
     return out
 
 

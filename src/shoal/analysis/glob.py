@@ -102,7 +102,7 @@ def _pick(iv: Intervals) -> str:
 class Glob:
     """A segment with wildcards. Literal segments are plain ``str`` instead."""
 
-    __slots__ = ("text", "tokens", "_regex")
+    __slots__ = ("_regex", "text", "tokens")
 
     def __init__(self, text: str, tokens: tuple[Intervals | None, ...]) -> None:
         self.text = text

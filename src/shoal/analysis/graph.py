@@ -63,7 +63,10 @@ class DependencyGraph:
         return self._comp_of  # type: ignore[return-value]
 
     def _build_components(self) -> None:
-        order = _kahn(len(self.ids), self.waits_for, self.followers)
+        if all(j < i for i, before in enumerate(self.waits_for) for j in before):
+            order: list[int] = list(range(len(self.ids)))  # plan order is already one
+        else:
+            order = _kahn(len(self.ids), self.waits_for, self.followers)
         if len(order) == len(self.ids):
             # acyclic, the usual case: every task is its own component
             self._components = [[v] for v in order]
@@ -223,8 +226,7 @@ def strongly_connected(nodes: Iterable[int], adj: Sequence[Sequence[int]],
                 work.pop()
                 if work:
                     u = work[-1][0]
-                    if low[v] < low[u]:
-                        low[u] = low[v]
+                    low[u] = min(low[u], low[v])
                 if low[v] == index[v]:
                     comp: list[int] = []
                     while True:

@@ -5,6 +5,7 @@ read-only during a parallel phase."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ..model import Plan, TaskId
 from ..problem import Code, Problem, Severity
@@ -17,8 +18,7 @@ from .reach import Reachability
 _KEEP = 24  # pattern pairs remembered per task pair (enough to name the paths)
 
 
-@dataclass(frozen=True)
-class Overlap:
+class Overlap(NamedTuple):
     """Two tasks that may run at the same time and own overlapping paths."""
 
     task_a: TaskId
@@ -27,8 +27,7 @@ class Overlap:
     example: str | None = None  # one path both may write
 
 
-@dataclass(frozen=True)
-class Hazard:
+class Hazard(NamedTuple):
     """A task that reads what a task that may run at the same time owns."""
 
     reader: TaskId
@@ -85,9 +84,9 @@ def check_ownership(plan: Plan, paths: list[TaskPaths], readonly: list[Pattern],
     for (r, o), pats in sorted(read_pairs.items()):
         if (r, o) in ordered or ids[r] == ids[o]:
             continue
-        item = Hazard(ids[r], ids[o], _texts(pats), overlap(*pats[0]))
-        result.hazards.append(item)
-        result.problems.append(_hazard_problem(plan, r, o, item, pats))
+        hazard = Hazard(ids[r], ids[o], _texts(pats), overlap(*pats[0]))
+        result.hazards.append(hazard)
+        result.problems.append(_hazard_problem(plan, r, o, hazard, pats))
     return result
 
 

@@ -40,9 +40,10 @@ class _Node:
     def __init__(self) -> None:
         self.children: dict[str, _Node] = {}
         self.groups: Groups | None = None  # per kind: pattern -> tasks
-        # literal paths that end here with nothing below them: most files of a plan,
-        # kept without a node of their own (a node is made if something goes below)
-        self.leaves: dict[str, Groups] = {}
+        # literal paths that end here with nothing below them, most files of a plan, kept
+        # without a node of their own (one is made if something goes below): name ->
+        # [kind, pattern, tasks] entries, usually just one
+        self.leaves: dict[str, list[list]] = {}
 
 
 @dataclass
@@ -67,11 +68,19 @@ class PathIndex:
             name = prefix[-1]
             child = parent.children.get(name)
             if child is None:
-                groups = parent.leaves.get(name)
-                if groups is None:
-                    groups = parent.leaves[name] = ({}, {}, {})
-            else:
-                groups = child.groups or _new_groups(child)
+                entries = parent.leaves.get(name)
+                if entries is None:
+                    parent.leaves[name] = [[kind, pattern, [task]]]
+                else:
+                    for entry in entries:
+                        if entry[0] == kind and entry[1] is pattern:
+                            entry[2].append(task)
+                            break
+                    else:
+                        entries.append([kind, pattern, [task]])
+                self.size += 1
+                return
+            groups = child.groups or _new_groups(child)
         else:
             node = self._nodes.get(prefix) or self._node(prefix)
             groups = node.groups or _new_groups(node)
@@ -86,8 +95,10 @@ class PathIndex:
         parent = self._nodes.get(prefix[:-1]) or self._node(prefix[:-1])
         child = parent.children[prefix[-1]] = _Node()
         promoted = parent.leaves.pop(prefix[-1], None)
-        if promoted is not None:
-            child.groups = promoted  # something now lies below a leaf: it becomes a node
+        if promoted is not None:  # something now lies below a leaf: it becomes a node
+            groups = _new_groups(child)
+            for kind, pattern, tasks in promoted:
+                groups[kind][pattern] = tasks
         self._nodes[prefix] = child
         return child
 
@@ -140,11 +151,19 @@ class _Walk:
             undo, added = self._enter(name, globs)
             self.visit(child)
             self._leave(undo, added)
-        for name, leaf in node.leaves.items():
+        for name, entries in node.leaves.items():
             undo, added = self._enter(name, globs)
-            self._same_node(leaf)
-            for kind in (OWN, READ, RO):
-                for pattern, tasks in leaf[kind].items():
+            if len(entries) == 1:
+                kind, pattern, tasks = entries[0]
+                if kind == OWN and len(tasks) > 1:
+                    self._emit(OWN, pattern, tasks, OWN, pattern, tasks, same=True)
+                self._against_ancestors(kind, pattern, tasks)
+            else:
+                leaf: Groups = ({}, {}, {})
+                for kind, pattern, tasks in entries:
+                    leaf[kind][pattern] = tasks
+                self._same_node(leaf)
+                for kind, pattern, tasks in entries:
                     self._against_ancestors(kind, pattern, tasks)
             self._leave(undo, added)
         singles = self.singles

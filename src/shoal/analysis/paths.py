@@ -103,8 +103,7 @@ def outside_reason(raw: str) -> str | None:
     text = raw.strip()
     if text and text[0] not in "!~/\\." and ".." not in text and ":" not in text[1:3]:
         return None  # the common case: a plain relative path
-    if text.startswith("!"):
-        text = text[1:]
+    text = text.removeprefix("!")
     if text.startswith("~"):
         return "starts with `~` (a home directory), which is outside the repository"
     if text.startswith(("/", "\\")):

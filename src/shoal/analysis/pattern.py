@@ -3,17 +3,26 @@
 A pattern is a sequence of segments (literal names, :class:`Glob` segments and ``**``,
 which spans zero or more directories), as pathspec's gitwildmatch normalises it: a
 pattern with no ``/`` inside (``*.py``, ``build/``) matches at any depth (``**/*.py``);
-a trailing ``/`` or ``/**`` means "everything below". A pattern *covers* a path if it
-matches the path or one of its ancestor directories.
+a leading ``/`` anchors one name at the root; a trailing ``/`` or ``/**`` means
+"everything below". A pattern *covers* a path if it matches the path or one of its
+ancestor directories.
 
-Two patterns overlap when some path is covered by both. Because no filesystem is
-consulted, the witness path may be invented, and one rule keeps inventions plausible:
-**a name that looks like a file (``x.py``) is never made into a directory**, unless a
-pattern spells it out as one (``lodash.merge/index.js``, ``x.py/``) or, when the
-repository is known, it is an existing directory. Without this rule ``*.lock`` would
-overlap ``src/app.py`` (through ``src/app.py/y.lock``) and every unanchored pattern would
-overlap every other path. Everything else is exact: no false positives, no false
-negatives (tests/analysis check it against pathspec by brute force).
+Two patterns overlap when some path is covered by both. No filesystem is consulted, so
+that path may be invented, and one rule keeps inventions plausible: **a file is never
+made into a directory.** A directory in the example path (any name but the last) must be
+
+- declared one by either pattern: matched by a segment followed by more segments, or by
+  the last segment of a pattern ending in ``/`` or ``/**`` (``lodash.merge/index.js``,
+  ``x.py/``), or named by a literal path that exists as a directory in the repository; or
+- spelled out literally by a pattern and not look like a file (``src``, ``Makefile``,
+  ``.github``, but not ``app.py``: see :func:`~shoal.analysis.paths.looks_like_file`); or
+- an invented name (from ``*``, ``?``, ``[..]`` or ``**``) without any dot.
+
+Without it ``*.lock`` would overlap ``src/app.py`` (through ``src/app.py/x.lock``) and
+every unanchored pattern would overlap every path. Within that rule the test is exact,
+with no false positives and no false negatives: tests/analysis check it against pathspec
+by brute force. The price is that a dotted directory owned without a trailing ``/``
+(``vendor/lib.d``) is taken for a file unless the repository is given and has it.
 """
 
 from __future__ import annotations
@@ -24,7 +33,7 @@ from collections import deque
 from .glob import ANY_SEGMENT, Glob, GlobError, meet, parse_segment
 from .paths import ROOT, looks_like_file
 
-__all__ = ["Pattern", "PatternError", "STAR2", "parse_pattern", "covers", "overlap"]
+__all__ = ["STAR2", "Pattern", "PatternError", "covers", "overlap", "parse_pattern"]
 
 
 class _Star2:
@@ -46,8 +55,18 @@ class Pattern:
     """A parsed, normalised pattern. Compared by identity (one object per distinct text
     comes from the path reader, and hashing in C keeps the index cheap)."""
 
-    __slots__ = ("text", "segs", "dir_only", "declared_dir", "prefix", "literal", "kind", "category",
-                 "fixed", "end_extendable")
+    __slots__ = (
+        "category",
+        "declared_dir",
+        "dir_only",
+        "end_extendable",
+        "fixed",
+        "kind",
+        "literal",
+        "prefix",
+        "segs",
+        "text",
+    )
 
     def __init__(self, text: str, segs: tuple[Segment, ...], dir_only: bool, declared_dir: bool) -> None:
         self.text = text
@@ -94,6 +113,8 @@ def parse_pattern(text: str) -> Pattern:
         return Pattern(text, (STAR2,), False, False)  # the repository root: everything
     if _PLAIN.fullmatch(text):
         return literal_pattern(text)
+    if text.endswith("/**") and _PLAIN.fullmatch(text[:-2]):
+        return literal_pattern(text[:-2], text)  # "dir/**" is "dir/"
     if not text or text.startswith("#"):
         raise PatternError("matches nothing (empty, or a `#` comment in gitignore syntax)")
     raw = text.split("/")
@@ -135,13 +156,13 @@ def parse_pattern(text: str) -> Pattern:
 _PLAIN = re.compile(r"(?:[\w\-+@=,][^/*?\[\\#:]*/)+[\w\-+@=,][^/*?\[\\#:]*/?(?<!\s)")
 
 
-def literal_pattern(text: str) -> Pattern:
+def literal_pattern(path: str, text: str | None = None) -> Pattern:
     """A plain anchored path (``_PLAIN``) as a pattern, without the general parser: the
-    bulk of any plan is such paths."""
-    dir_only = text[-1] == "/"
-    segs = tuple((text[:-1] if dir_only else text).split("/"))
+    bulk of any plan is such paths. ``text`` is how it was written, if not ``path``."""
+    dir_only = path[-1] == "/"
+    segs = tuple((path[:-1] if dir_only else path).split("/"))
     p = Pattern.__new__(Pattern)
-    p.text, p.segs, p.dir_only, p.declared_dir = text, segs, dir_only, dir_only
+    p.text, p.segs, p.dir_only, p.declared_dir = text or path, segs, dir_only, dir_only
     p.prefix, p.literal, p.kind, p.category, p.fixed = segs, True, "lit", "lit", True
     p.end_extendable = dir_only or not looks_like_file(segs[-1])
     return p
@@ -153,8 +174,8 @@ def covers(pattern: Pattern, path: str) -> bool:
     names = [s for s in path.split("/") if s]
     segs = pattern.segs
     n = len(segs)
-    positions = _closure(segs, 0)
-    for k, name in enumerate(names):
+    positions: set[int] | list[int] = _closure(segs, 0)
+    for name in names:
         nxt: set[int] = set()
         for i in positions:
             if i >= n:
@@ -245,23 +266,24 @@ def _deep_fixed(p: Pattern, q: Pattern) -> str | None:
         # the common case (``*.md`` against a path), kept cheap
         s = rest[0]
         path = "/".join(qs)  # type: ignore[arg-type]
-        hits = [t for t, name in enumerate(below) if _name_matches(s, name)]  # type: ignore[arg-type]
+        test = s.__eq__ if type(s) is str else s.matcher()  # type: ignore[union-attr]
+        hits = [t for t, name in enumerate(below) if test(name)]
         if hits:
             # below a match at t < k - 1 lies q's own next name; at k - 1 p may need more
             more = q.dir_only or (hits[0] == k - 1 and p.dir_only)
             return path + "/x" if more else path
         if not q.end_extendable:
             return None
-        tail = _seg_example(s)
-        return None if tail is None else path + "/" + tail + ("/x" if p.dir_only else "")
+        below_end = _seg_example(s)
+        return None if below_end is None else path + "/" + below_end + ("/x" if p.dir_only else "")
     for t in range(k + 1):
         inside = min(m, k - t)
         window: list[str] = []
         for u in range(inside):
-            name = meet(rest[u], below[t + u], False)  # type: ignore[arg-type]
-            if name is None:
+            common = meet(rest[u], below[t + u], False)  # type: ignore[arg-type]
+            if common is None:
                 break
-            window.append(name)
+            window.append(common)
         if len(window) < inside:
             continue
         if t == k and not q.end_extendable:
@@ -273,11 +295,11 @@ def _deep_fixed(p: Pattern, q: Pattern) -> str | None:
             spanned.append(meet(below[-1], ANY_SEGMENT, not q.declared_dir))  # type: ignore[arg-type]
         after = [_seg_example(g) for g in below[t + inside :]]
         tail = [_seg_example(s) for s in rest[inside:]]
-        names = spanned + window + after + tail
+        names: list[str | None] = [*spanned, *window, *after, *tail]
         if None in names:
             continue
         needs_below = (q.dir_only or (t + m == k and p.dir_only)) if not tail else p.dir_only
-        return _join(head + names, needs_below)  # type: ignore[arg-type]
+        return _join([*head, *names], needs_below)  # type: ignore[list-item]
     return None
 
 

@@ -23,6 +23,7 @@ Exit codes:
 
 
 @click.group(
+    cls=commands.LazyGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog=EXIT_CODES_HELP,
 )
@@ -32,18 +33,15 @@ Exit codes:
 def cli(ctx: click.Context, debug: bool) -> None:
     """Plan, check and run many coding-agent tasks in parallel on one git repository.
 
-    Each task owns its own paths; shoal checks that tasks which may run together never
-    write the same files, schedules them, and shows how they would run.
+    Each task owns its own paths: shoal checks that tasks which may run together never
+    write the same files, runs each worker in its own git worktree, checks that it stayed
+    inside its paths, and merges the results one at a time into `shoal/<run-id>`.
 
-    Start with `shoal demo`, or `shoal init` to write an example plan, then
-    `shoal check PLAN` and `shoal plan PLAN`.
+    Start with `shoal demo`; then `shoal init` for an example plan, `shoal check PLAN`,
+    `shoal plan PLAN` and `shoal run PLAN`.
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
-
-
-for command in commands.ALL:
-    cli.add_command(command)
 
 
 def _report_error(message: str, hint: str | None = None) -> None:

@@ -41,7 +41,7 @@ def render() -> str:
         "",
     ]
     for name in cli.list_commands(root):
-        parts.append(_command_help(name, cli.commands[name], root))
+        parts.append(_command_help(name, cli.get_command(root, name), root))
     return "\n".join(parts).rstrip() + "\n"
 
 

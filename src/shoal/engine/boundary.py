@@ -6,11 +6,12 @@ gitwildmatch) where a pattern covers what it matches and everything below a matc
 Patterns the analysis rejects (negated, leaving the repository, matching nothing) cover nothing
 here; ``shoal check`` reports them.
 
-:func:`revert_paths` and :func:`moved_branches` are the git part.
+:func:`revert_paths`, :func:`moved_branches` and :func:`restore_branches` are the git part.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING
 from ..agents.result import MARKER_FILES
 from ..analysis.paths import normalise, outside_reason
 from ..analysis.pattern import Pattern, PatternError, covers, parse_pattern
-from ..git import Git
+from ..git import Git, RefChanged
 from ..gitparse import Change
 from ..model import Isolation, Task
 from . import naming
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from .workspace import Workspace
 
 __all__ = ["KINDS", "MARKER_FILES", "Violation", "check_changes", "covering", "moved_branches",
-           "revert_paths", "user_branches"]
+           "restore_branches", "revert_paths", "user_branches", "user_checkouts"]
 
 OUTSIDE, FORBIDDEN, READ_ONLY, GIT_STATE = "outside-owned", "forbidden", "read-only", "git-state"
 KINDS = (OUTSIDE, FORBIDDEN, READ_ONLY, GIT_STATE)
@@ -160,3 +161,39 @@ def moved_branches(before: Mapping[str, str], after: Mapping[str, str]) -> tuple
                                  f"branch {name} was {what} while workers ran; workers may not "
                                  "change the user's branches"))
     return tuple(out)
+
+
+def user_checkouts(git: Git) -> set[str]:
+    """Branches checked out in a working tree that is not shoal's (the user's main tree or
+    their own linked worktrees). Workers cannot move these with porcelain commands (git refuses
+    to update a branch checked out elsewhere), and the user may well commit on them while a run
+    goes on, so their moves are the user's."""
+    root = os.path.realpath(naming.runs_root(git.common_dir()))
+    return {w.branch for w in git.worktree_list()
+            if w.branch and not os.path.realpath(w.path).startswith(root + os.sep)}
+
+
+def restore_branches(git: Git, before: Mapping[str, str], after: Mapping[str, str],
+                     names: Iterable[str]) -> None:
+    """Put each branch of `names` back as `before` had it: move it back, recreate it, or delete
+    it if it did not exist (each only if it is still as `after` saw it). A shoal worktree that
+    has such a branch checked out is first detached at the same commit, so that its files stay
+    as they are and the branch can move."""
+    names = set(names)
+    if not names:
+        return
+    root = os.path.realpath(naming.runs_root(git.common_dir()))
+    for wt in git.worktree_list():
+        if wt.branch in names and wt.head and os.path.realpath(wt.path).startswith(root + os.sep):
+            Git(wt.path, env=git.env).checkout(wt.head)  # a commit id: detaches
+    for name in sorted(names):
+        old, new = before.get(name), after.get(name)
+        ref = f"refs/heads/{name}"
+        try:
+            if old is None:
+                if new is not None and git.rev_parse(ref) == new:
+                    git.delete_branch(name, force=True)
+            else:
+                git.update_ref(ref, old, new or "", message="shoal: undo a worker's branch change")
+        except RefChanged:
+            pass  # moved again since: whoever did that owns it now

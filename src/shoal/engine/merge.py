@@ -88,6 +88,27 @@ class MergeQueue:
         self.env = process.clean_env() if env is None else dict(env)
         self.scratch = naming.verify_dir(git.common_dir(), run_id)
         self._lock = threading.Lock()
+        # Where this queue last left the branch, and the candidate it is writing: any other head
+        # was put there by someone else (a worker), and :meth:`put_back` undoes it.
+        self.head: str | None = git.rev_parse(self.ref)
+        self._writing: str | None = None
+        self.undone: list[str] = []  # foreign heads merge() found and put back
+
+    def put_back(self) -> str | None:
+        """If something other than this queue moved (or deleted) the integration branch, put it
+        back where the queue left it; returns the foreign commit ("" for a deleted branch), None
+        when the branch is where it should be."""
+        if self.head is None:
+            return None
+        now = self.git.rev_parse(self.ref)
+        if now in (self.head, self._writing):
+            return None
+        try:
+            self.git.update_ref(self.ref, self.head, now or "",
+                                message="shoal: undo a change to the integration branch")
+        except RefChanged:
+            return None  # moved again meanwhile: the queue itself, with its next merge
+        return now or ""
 
     def merge(self, task: Task, head: str, *, changes_expected: bool = True) -> MergeOutcome:
         """Merge `head` (the task's branch head) into the integration branch. With
@@ -95,6 +116,9 @@ class MergeQueue:
         (its state is no-changes either way)."""
         with self._lock:
             self.git.require_version()
+            foreign = self.put_back()  # never merge on top of a commit a worker put there
+            if foreign is not None:
+                self.undone.append(foreign)
             old = self.git.resolve_commit(self.ref, what="integration branch")
             theirs = self.git.resolve_commit(head, what=f"head of task {task.id}")
             result = self.git.merge_tree(old, theirs)
@@ -119,13 +143,17 @@ class MergeQueue:
                     f"verify command `{failed.command}` {what} on the merge of task {task.id}; "
                     f"{self.branch} is unchanged"))
             try:
+                self._writing = candidate
                 with self.git.lock():
                     self.git.update_ref(self.ref, candidate, old, message=f"shoal: merge {task.id}")
+                self.head = candidate
             except RefChanged as exc:
                 return MergeOutcome(REF_MOVED, None, verify=gates, message=(
                     f"{self.branch} moved while task {task.id} was being merged ({exc.message}); "
                     "only shoal's merge queue may move it, so another program or a person did. "
                     "Nothing was merged."))
+            finally:
+                self._writing = None
             return MergeOutcome(MERGED, candidate, verify=gates, message=(
                 f"merged task {task.id} into {self.branch} ({len(changed)} paths)"))
 

@@ -29,7 +29,6 @@ class RunOptions:
     grace_s: float = 5.0  # TERM → KILL
     max_output_bytes: int = 1 << 30  # a worker that floods more than this is stopped
     port_base: int = 20000
-    only: frozenset[str] | None = None  # --retry-failed: run just these tasks
     agent_settings: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -44,7 +43,7 @@ class RunOptions:
             "grace_s": self.grace_s,
             "max_output_bytes": self.max_output_bytes,
             "port_base": self.port_base,
-            "only": sorted(self.only) if self.only is not None else None,
+            "agent_settings": self.agent_settings,
         }
 
     @classmethod
@@ -61,5 +60,5 @@ class RunOptions:
             grace_s=float(data.get("grace_s", 5.0)),
             max_output_bytes=int(data.get("max_output_bytes", 1 << 30)),
             port_base=int(data.get("port_base", 20000)),
-            only=frozenset(data["only"]) if data.get("only") is not None else None,
+            agent_settings=dict(data.get("agent_settings") or {}),
         )

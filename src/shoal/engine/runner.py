@@ -22,6 +22,7 @@ from . import naming
 from .merge import merged_tasks
 from .options import RunOptions, ViolationPolicy
 from .supervisor import Observer, RunContext, Supervisor
+from .worker import stop_orphans
 
 
 class RunNotFound(ShoalError):
@@ -81,6 +82,14 @@ def _checked_plan(plan: api.PlanLike, repo: Path) -> api.CheckReport:
     return report
 
 
+def _agent_settings(plan: Plan, given: dict[str, dict[str, Any]] | None) -> dict[str, dict[str, Any]]:
+    """The plan's `agents:` settings, with what the caller gave on top (per agent, per key)."""
+    merged = {name: dict(values) for name, values in plan.agents.items()}
+    for name, values in (given or {}).items():
+        merged[name] = {**merged.get(name, {}), **values}
+    return merged
+
+
 def _prompts(plan: Plan, slots: int):  # type: ignore[no-untyped-def]
     sched = api.schedule(plan, max_parallel=slots)
     return lambda task_id: render_prompt(plan, task_id, api.parallel_context(sched, task_id))
@@ -100,8 +109,12 @@ def run(
     agent_settings: dict[str, dict[str, Any]] | None = None,
     observer: Observer | None = None,
     grace_s: float = 5.0,
+    max_output_bytes: int = 1 << 30,
 ) -> RunResult:
     """Run ``plan`` on the repository at ``repo``; the work lands on ``shoal/<run-id>``.
+
+    `grace_s` is how long a stopped worker gets between TERM and KILL; a worker that writes
+    more than `max_output_bytes` of output is stopped and fails.
 
     Never touches the user's working tree, index or branches. Raises
     :class:`PlanInvalidError` for a plan with errors, :class:`RunInProgressError` when
@@ -114,7 +127,8 @@ def run(
         repo=top, base=base, max_parallel=max_parallel, strategy=Strategy(strategy),
         isolation=Isolation(isolation) if isolation else None, agent=agent,
         fail_fast=fail_fast, on_violation=ViolationPolicy(on_violation),
-        agent_settings=dict(agent_settings or {}), grace_s=grace_s,
+        agent_settings=_agent_settings(report.plan, agent_settings), grace_s=grace_s,
+        max_output_bytes=max_output_bytes,
     )
     base_commit = git.resolve_commit(base)
     common = git.common_dir()
@@ -192,9 +206,11 @@ def resume(run_id: str | None = None, *, repo: str | os.PathLike[str] | None = N
             report = _reload_plan(record, git.toplevel())
             if RunState(record.state) is RunState.RUNNING:  # its orchestrator died
                 store.interrupt_run(record.id, reason="the orchestrator stopped unexpectedly")
+            options = RunOptions.from_json(git.toplevel(), record.options)
+            # Workers have their own sessions: a killed orchestrator's may still be running.
+            stop_orphans(naming.run_dir(common, record.id) / "attempts", record.id, options.grace_s)
             _reconcile(git, store, record)
             store.set_run_state(record.id, RunState.RUNNING)
-            options = RunOptions.from_json(git.toplevel(), record.options)
             return _supervise(git, store, record.id, report.plan, options,
                               report.analysis.conflicts, observer)
         finally:

@@ -21,7 +21,15 @@ from ..model import Isolation, Plan, Strategy, TaskId, TaskState
 from ..scheduler import PlanGraph, blocked_by_failure, next_tasks, plan_waves
 from ..store import AttemptState, Event, RunState, Store
 from . import naming
-from .boundary import revert_paths
+from .boundary import (
+    GIT_STATE,
+    Violation,
+    moved_branches,
+    restore_branches,
+    revert_paths,
+    user_branches,
+    user_checkouts,
+)
 from .executor import Executor, LocalExecutor
 from .merge import MergeOutcome, MergeQueue
 from .options import RunOptions, ViolationPolicy
@@ -107,6 +115,8 @@ class Supervisor:
         self.merges = MergeQueue(ctx.git, self.run_id, ctx.integration_branch,
                                  verify=self.plan.defaults.verify)
         self.status = StatusWriter(ctx.run_dir, self.plan, self.store, self.run_id)
+        # The user's branches as the run found them: workers may not create, move or delete any.
+        self.user_refs = user_branches(ctx.git)
 
     # -- the loop --------------------------------------------------------------------------
     def run(self) -> RunState:
@@ -223,16 +233,22 @@ class Supervisor:
             return
         if report.cancelled:
             return
-        if report.result.ok:
+        git_state = self._git_state_changes(report)
+        if git_state:
+            self._git_state_changed(report, git_state)
+        elif report.result.ok and not report.flooded:
             self._attempt_succeeded(report, merger)
         else:
             state = AttemptState.TIMEOUT if report.timed_out else (
-                AttemptState.CRASHED if report.result.error is ErrorKind.CRASH else AttemptState.FAILED
+                AttemptState.CRASHED if report.result.error is ErrorKind.CRASH or report.flooded
+                else AttemptState.FAILED
             )
             reason = report.result.summary or report.error or "the worker failed"
             if report.flooded:
-                reason = f"stopped after more than {self.options.max_output_bytes} bytes of output"
+                reason = (f"flooded its output: more than {self.options.max_output_bytes} bytes "
+                          f"of output, so it was stopped (see {spec.log_path})")
             self._attempt_failed(spec, state, reason, report)
+            self._release(report)
 
     def _attempt_succeeded(self, report: AttemptReport, merger: Executor) -> None:
         spec, task_id = report.spec, report.task_id
@@ -256,6 +272,7 @@ class Supervisor:
                     f"its work is kept on branch {report.workspace.branch if report.workspace else '?'}",
                 )
                 self._terminal(task_id, TaskState.FAILED)
+                self._release(report)
                 return
             if self.options.on_violation is ViolationPolicy.REVERT and report.workspace:
                 head = revert_paths(Git(report.workspace.path), report.workspace, report.violations)
@@ -282,6 +299,7 @@ class Supervisor:
         self.merging.discard(task_id)
         if isinstance(outcome, BaseException):
             self._task_failed(task_id, f"merge failed: {outcome}", "merge_failed")
+            self._release(report)
             return
         verify = [v.to_json() for v in outcome.verify]
         if outcome.state == "merged":
@@ -294,6 +312,7 @@ class Supervisor:
             kind = "verify_failed" if outcome.state == "verify-failed" else "merge_failed"
             self._task_failed(task_id, outcome.message, kind,
                               {"conflicts": list(outcome.conflicts), "verify": verify})
+            self._release(report)
 
     def _attempt_failed(
         self, spec: AttemptSpec, state: AttemptState, reason: str, report: AttemptReport | None
@@ -312,7 +331,10 @@ class Supervisor:
         else:
             c.failures[task_id] = c.failures.get(task_id, 0) + 1
             retries = spec.task.retries if spec.task.retries is not None else self.plan.defaults.retries
-            retry = c.failures[task_id] <= retries and (result is None or result.error is not ErrorKind.SETUP)
+            # A task that cannot be set up, or whose agent is not installed, fails the same way
+            # every time: retrying it only wastes the time.
+            retry = c.failures[task_id] <= retries and (
+                result is None or result.error not in (ErrorKind.SETUP, ErrorKind.NOT_INSTALLED))
             final = TaskState.FAILED
         self._note_outcome(ok=False)
         self.store.finish_attempt(
@@ -361,6 +383,73 @@ class Supervisor:
                 continue
             self.store.set_task_state(self.run_id, task_id, TaskState.SKIPPED, reason=blocked.reason)
             self.states[task_id] = TaskState.SKIPPED
+
+    def _release(self, report: AttemptReport) -> None:
+        """An attempt that will not merge gives its workspace back. A worktree of its own stays
+        for inspection (``shoal cleanup`` removes it); the shared workspaces of isolation branch,
+        directory and none must be freed, or the next task (or this one's retry) cannot start
+        there and finds this attempt's files."""
+        if self.isolation is not Isolation.WORKTREE:
+            self._discard(report)
+
+    # -- git state a worker may not touch -----------------------------------------------------
+    def _git_state_changes(self, report: AttemptReport) -> tuple[Violation, ...]:
+        """The user's branches and the integration branch, checked (and put back) after every
+        attempt: a worker may change neither. Whatever moved while this attempt ran is blamed on
+        it (the user's own checkouts excepted; see :func:`user_checkouts`)."""
+        git = self.ctx.git
+        found: list[Violation] = []
+        now = user_branches(git)
+        changed = moved_branches(self.user_refs, now)
+        if changed:
+            users = user_checkouts(git)
+            theirs = [v for v in changed if v.path.removeprefix("refs/heads/") in users]
+            ours = [v for v in changed if v not in theirs]
+            restore_branches(git, self.user_refs, now,
+                             [v.path.removeprefix("refs/heads/") for v in ours])
+            for v in theirs:  # the user committing in their own checkout meanwhile
+                name = v.path.removeprefix("refs/heads/")
+                if name in now:
+                    self.user_refs[name] = now[name]
+                else:
+                    self.user_refs.pop(name, None)
+            found += [Violation(v.path, v.kind, v.detail + (
+                "; shoal put it back" if v.path.removeprefix("refs/heads/") in self.user_refs
+                else "; shoal deleted it")) for v in ours]
+        branch = self.ctx.integration_branch
+        foreign = self.merges.put_back()
+        if foreign is None and self.merges.undone and report.workspace is not None:
+            # the merge queue already put it back: blame this attempt if it made that commit
+            ws_head = Git(report.workspace.path, env=git.env).rev_parse("HEAD")
+            foreign = next((c for c in self.merges.undone if ws_head and c and (
+                c == ws_head or git.is_ancestor(c, ws_head))), None)
+            if foreign is not None:
+                self.merges.undone.remove(foreign)
+        if foreign is not None:
+            found.append(Violation(
+                f"refs/heads/{branch}", GIT_STATE,
+                f"the integration branch {branch} was " + (f"moved to {foreign[:12]}" if foreign
+                                                            else "deleted")
+                + " while the worker ran; only shoal's merge queue may move it, and shoal put "
+                  "it back"))
+        return tuple(found)
+
+    def _git_state_changed(self, report: AttemptReport, violations: tuple[Violation, ...]) -> None:
+        spec, task_id = report.spec, report.task_id
+        self.store.record_violations(
+            self.run_id, task_id,
+            [{"path": v.path, "kind": v.kind, "detail": v.detail, "policy": "fail"}
+             for v in violations],
+        )
+        details = "; ".join(v.detail for v in violations[:5])
+        self.store.finish_attempt(
+            self.run_id, task_id, spec.attempt, AttemptState.FAILED,
+            exit_code=report.exit_code, result=report.result.to_json(),
+            error="changed git state", task_state=TaskState.FAILED,
+            reason=f"changed git state a worker may not touch: {details}",
+        )
+        self._terminal(task_id, TaskState.FAILED)
+        self._release(report)
 
     def _discard(self, report: AttemptReport) -> None:
         if report.workspace is not None:

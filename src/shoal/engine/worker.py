@@ -6,6 +6,9 @@ retries, merges and state belong to the supervisor.
 
 from __future__ import annotations
 
+import json
+import os
+import signal
 import threading
 import time
 from collections.abc import Mapping
@@ -22,6 +25,7 @@ from .boundary import MARKER_FILES, Violation, check_changes
 from .workspace import Workspace, WorkspaceBackend
 
 POLL_S = 0.2  # how often a waiting worker looks at cancel, flood and timeout
+PIDFILE = "worker.pid"  # in the attempt folder while its worker runs
 
 
 @dataclass(frozen=True)
@@ -124,6 +128,7 @@ def _run_in(
                              error=exc.message, duration_s=time.monotonic() - started)
     timed_out = cancelled = flooded = False
     deadline = started + spec.timeout_s
+    pidfile = _write_pidfile(spec, child)
     with child:
         while child.wait(POLL_S) is None:
             if cancel.is_set():
@@ -136,6 +141,10 @@ def _run_in(
                 continue
             break
         exit_code = child.stop(spec.grace_s)
+    pidfile.unlink(missing_ok=True)
+    # A worker can write far past the limit between two polls and exit: a flood all the same
+    # (otherwise whether it fails would depend on timing).
+    flooded = flooded or (not cancelled and child.output_size() > spec.max_output_bytes)
     duration = time.monotonic() - started
     outcome = ProcessOutcome(
         exit_code=exit_code, log_path=spec.log_path, workdir=workspace.path, duration_s=duration,
@@ -144,7 +153,7 @@ def _run_in(
     result = spec.agent.interpret(outcome)
     report = AttemptReport(spec, result, workspace, timed_out=timed_out, cancelled=cancelled,
                            flooded=flooded, exit_code=exit_code, duration_s=duration)
-    if cancelled or not result.ok:
+    if cancelled or flooded or not result.ok:
         return report
     _remove_markers(workspace.path)
     collected = backend.collect(workspace, spec.task)
@@ -157,6 +166,72 @@ def _run_in(
         violations=tuple(violations), timed_out=timed_out, flooded=flooded,
         exit_code=exit_code, duration_s=time.monotonic() - started,
     )
+
+
+def _write_pidfile(spec: AttemptSpec, child: process.Child) -> Path:
+    """Note which process group this attempt's worker leads. The worker has its own session, so
+    it outlives an orchestrator killed with ``kill -9``; :func:`stop_orphans` finds it here."""
+    path = spec.attempt_dir / PIDFILE
+    path.write_text(json.dumps({"pid": child.pid, "run_id": spec.run_id, "task": spec.task.id}))
+    return path
+
+
+def stop_orphans(attempts_root: Path, run_id: str, grace_s: float = 5.0) -> list[int]:
+    """Stop the workers a killed orchestrator left running: each process group named by a
+    pidfile under `attempts_root` (TERM, `grace_s`, KILL). A group is only signalled while one of
+    its processes still carries ``SHOAL_RUN_ID=<run_id>``, so a reused pid is never hit. Needs
+    ``/proc`` (Linux); elsewhere such workers run on until they end, in workspaces that no new
+    attempt uses. Returns the process groups stopped."""
+    stopped = []
+    for pidfile in sorted(attempts_root.glob(f"*/*/{PIDFILE}")):
+        try:
+            pgid = int(json.loads(pidfile.read_text())["pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pgid = 0  # written half when the orchestrator died: its worker had just started
+        if pgid > 0 and any(_has_env(pid, f"SHOAL_RUN_ID={run_id}") for pid in _group(pgid)):
+            _signal_group(pgid, signal.SIGTERM)
+            deadline = time.monotonic() + grace_s
+            while _group(pgid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            _signal_group(pgid, signal.SIGKILL)
+            deadline = time.monotonic() + 2  # not our children: init reaps them
+            while _group(pgid) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            stopped.append(pgid)
+        pidfile.unlink(missing_ok=True)
+    return stopped
+
+
+def _group(pgid: int) -> list[int]:
+    """Live (not zombie) processes of process group `pgid`; empty without /proc."""
+    members = []
+    try:
+        entries = [e.name for e in os.scandir("/proc") if e.name.isdigit()]
+    except OSError:
+        return []
+    for pid in entries:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_bytes()
+        except OSError:
+            continue
+        state, _ppid, pgrp = stat[stat.rfind(b")") + 2:].split()[:3]  # comm may hold spaces
+        if state != b"Z" and int(pgrp) == pgid:
+            members.append(int(pid))
+    return members
+
+
+def _has_env(pid: int, entry: str) -> bool:
+    try:
+        return entry.encode() in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return False
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def _remove_markers(workdir: Path) -> None:

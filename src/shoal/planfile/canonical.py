@@ -46,6 +46,7 @@ class PlanParts:
     setup: tuple[str, ...] = ()
     copy: tuple[str, ...] = ()
     prompt_template: str | None = None
+    agents: dict[str, dict[str, Any]] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def plan(self, tasks: list[Task], fmt: PlanFormat, source: str, root: Path) -> Plan:
@@ -59,6 +60,7 @@ class PlanParts:
             setup=self.setup,
             copy=self.copy,
             prompt_template=self.prompt_template,
+            agents=self.agents,
             format=fmt,
             source=source,
             root=os.path.abspath(root),
@@ -161,6 +163,7 @@ def read_settings(
         ),
         setup=tuple(settings.setup),
         copy=tuple(settings.copy_),
+        agents={name: dict(values) for name, values in settings.agents.items()},
         prompt_template=_template(
             settings.prompt_template,
             root,

@@ -64,47 +64,84 @@ NO_LINES = Lines()  # shared "nothing known"; never mutated
 
 # --- JSON -----------------------------------------------------------------
 
-# strings, brackets and bare scalars; `,` and `:` are skipped as they say nothing new
-_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]]|[^\s{}\[\],:"]+', re.DOTALL)
+# One match per JSON token, coarsened for speed: a key with its scalar value, or a whole array
+# of scalars (`owns`, `after`, ...), is a single match. Most of a big plan is such pairs and
+# arrays, so the Python loop below runs a few times per task instead of once per item.
+_STR = r'"(?:[^"\\]|\\.)*"'
+_SCALAR = rf'(?:{_STR}|[^\s{{}}\[\],:"]+)'
+_ARRAY = rf"\[\s*(?:{_SCALAR}\s*(?:,\s*{_SCALAR}\s*)*)?\]"
+_JSON_TOKEN = re.compile(
+    rf"(?P<key>{_STR})\s*:\s*(?P<value>{_ARRAY}|{_SCALAR})?"  # a key, with its value if simple
+    rf"|(?P<array>{_ARRAY})"
+    r"|(?P<open>[{\[])|(?P<close>[}\]])"
+    rf"|(?P<scalar>{_SCALAR})",
+    re.DOTALL,
+)
+_JSON_ITEM = re.compile(_SCALAR, re.DOTALL)
+
+
+def _key_text(token: str) -> str:
+    return json.loads(token) if "\\" in token else token[1:-1]
+
+
+def _array_items(node: Lines, token: str, line: int) -> None:
+    # Items on lines of their own get their lines; on one line they share the array's.
+    if "\n" in token:
+        for index, item in enumerate(_JSON_ITEM.finditer(token, 1)):
+            node.children[index] = Lines(line + token.count("\n", 0, item.start()))
 
 
 def json_lines(text: str) -> Lines:
     """Lines of a JSON text that ``json.loads`` accepted (first of duplicate keys wins)."""
     root = Lines(1)
     # stack frames: [node, is_object, pending key, pending key line, next index]
-    stack: list[list[Any]] = []
+    stack: list[list[Any]] = [[Lines(), False, None, None, 0]]  # a holder for the root
+    count = text.count
     line, pos = 1, 0
     for match in _JSON_TOKEN.finditer(text):
-        line += text.count("\n", pos, match.start())
-        pos = match.start()
-        token = match.group()
-        frame = stack[-1] if stack else None
-        if token == "}" or token == "]":
+        start = match.start()
+        line += count("\n", pos, start)
+        pos = start
+        kind = match.lastgroup
+        frame = stack[-1]
+        if kind == "close":
             stack.pop()
             continue
-        if frame is not None and frame[1] and frame[2] is None:
-            # an object key; decode escapes only when there are some
-            frame[2] = json.loads(token) if "\\" in token else token[1:-1]
-            frame[3] = line
+        if kind == "key" or kind == "value":
+            frame[2], frame[3] = _key_text(match.group("key")), line
+            value = match.group("value")
+            if value is None:  # an object or array follows: its own token places it
+                continue
+            node = _place(frame, Lines(frame[3]), stack, root)
+            if value[0] == "[":
+                _array_items(node, value, line + count("\n", start, match.start("value")))
             continue
-        node = Lines(line) if frame is not None else root
-        node.line = line
-        if frame is not None:
-            parent: Lines = frame[0]
-            if frame[1]:
-                key, key_line = frame[2], frame[3]
-                frame[2] = None
-                if key in parent.children:
-                    parent.duplicates.append((key, parent.children[key].line, key_line))
-                else:
-                    node.line = key_line
-                    parent.children[key] = node
-            else:
-                parent.children[frame[4]] = node
-                frame[4] += 1
-        if token == "{" or token == "[":
-            stack.append([node, token == "{", None, None, 0])
+        node = _place(frame, Lines(line), stack, root)
+        if kind == "open":
+            stack.append([node, match.group() == "{", None, None, 0])
+        elif kind == "array":
+            _array_items(node, match.group(), line)
     return root
+
+
+def _place(frame: list[Any], node: Lines, stack: list[list[Any]], root: Lines) -> Lines:
+    """Attach ``node`` where the frame expects its next value; the first value is the root."""
+    if len(stack) == 1:
+        root.line = node.line
+        return root
+    parent: Lines = frame[0]
+    if frame[1]:
+        key, key_line = frame[2], frame[3]
+        frame[2] = None
+        if key in parent.children:
+            parent.duplicates.append((key, parent.children[key].line, key_line))
+        else:
+            node.line = key_line
+            parent.children[key] = node
+    else:
+        parent.children[frame[4]] = node
+        frame[4] += 1
+    return node
 
 
 # --- TOML -----------------------------------------------------------------

@@ -7,6 +7,8 @@ others. ``plan_json_schema`` is generated from them.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from shoal.model import (
@@ -356,6 +358,14 @@ class SettingsModel(_Model):
         title="Copied files",
         description="Untracked files (such as `.env`) copied into each workspace.",
         examples=[[".env"]],
+    )
+    agents: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        title="Agent settings",
+        description="Settings per agent name, passed to that agent: for `command`, "
+        "`command` (the argument list, with `{prompt_file}`, `{workdir}`, `{task_id}`, "
+        "`{attempt_dir}` placeholders), `extra_args`, `env`, `require_report`.",
+        examples=[{"command": {"command": ["my-agent", "--prompt-file", "{prompt_file}"]}}],
     )
     prompt_template: str | None = Field(
         default=None,

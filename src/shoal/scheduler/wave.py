@@ -111,6 +111,7 @@ def _pack(
     tasks were not looked at because the wave was full.
     """
     chosen: list[TaskId] = []
+    position: dict[TaskId, int] = {}  # chosen task -> its place, to test conflicts in O(conflicts)
     notes: list[_Note] = []
     passed: list[tuple[int, TaskId]] = []
     red: TaskId | None = None
@@ -126,11 +127,12 @@ def _pack(
         elif serial:
             chosen, notes = [t], [("serial", t, None)]
             break
-        elif (other := next((c for c in chosen if c in graph.conflicts[t]), None)) is not None:
-            notes.append(("conflict", t, other))
+        elif hits := [c for c in graph.conflicts[t] if c in position]:
+            notes.append(("conflict", t, min(hits, key=position.__getitem__)))
         elif tier is RiskTier.RED and red is not None:
             notes.append(("red", t, red))
         else:
+            position[t] = len(chosen)
             chosen.append(t)
             if tier is RiskTier.RED:
                 red = t

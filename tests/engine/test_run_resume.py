@@ -1,0 +1,303 @@
+"""End to end: durable state. The orchestrator killed with ``kill -9`` at several points (and
+stopped with Ctrl-C), then resumed: every task's work is merged exactly once and merged tasks
+never run again. Also: two runs at once on one repository, and ``--retry-failed``."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import shoal
+from shoal.errors import RunInProgressError, ShoalError
+from shoal.model import TaskState
+from shoal.store import RunState, Store, default_db_path
+
+from .conftest import attempts, git_out, merge_keys, py_command, show, user_state, write_plan
+
+pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+
+TASKS = ("a", "b", "c", "d")
+
+
+def _plan(tmp_path: Path, *, first_attempt_s: float = 1.0, **top: object) -> Path:
+    """a and b in parallel, c after a, d after b and c. Every attempt appends a line to
+    side/<task> (outside the repository); first attempts dawdle in a process whose command line
+    holds the test's marker, so that orphans can be found."""
+    side = tmp_path / "side"
+    side.mkdir(exist_ok=True)
+    marker = _marker(tmp_path)
+
+    def task(tid: str, after: list[str]) -> dict[str, object]:
+        return {"id": tid, "owns": [f"{tid}.txt"], "after": after, "run": [
+            f"echo run >> {side / tid}",
+            f'if [ "$SHOAL_ATTEMPT" = 1 ]; then python3 -c "import time; '
+            f'time.sleep({first_attempt_s})" {marker}; fi',
+            *(f"test -f {dep}.txt" for dep in after),
+            f"echo {tid} > {tid}.txt",
+        ]}
+
+    return write_plan(tmp_path, [task("a", []), task("b", []), task("c", ["a"]),
+                                 task("d", ["b", "c"])], **top)
+
+
+def _marker(tmp_path: Path) -> str:
+    return f"shoal-test-marker-{abs(hash(str(tmp_path)))}"
+
+
+def _alive_with(marker: str) -> list[int]:
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = Path(entry.path, "cmdline").read_bytes()
+            state = Path(entry.path, "stat").read_bytes().rsplit(b")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if marker.encode() in cmdline and state != b"Z":
+            found.append(int(entry.name))
+    return found
+
+
+def _start_cli(tmp_path: Path, *args: object, name: str = "orchestrator") -> subprocess.Popen[bytes]:
+    out = open(tmp_path / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
+    return subprocess.Popen([sys.executable, "-m", "shoal", *map(str, args)], stdout=out,
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            start_new_session=True)
+
+
+def _wait_for(repo: Path, ready: Callable[[Store, str], bool], proc: subprocess.Popen[bytes],
+              timeout: float = 30) -> str:
+    """Poll the state database until `ready(store, run_id)` for the latest run; its id."""
+    path = default_db_path(repo / ".git")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "the orchestrator ended before the moment to kill it"
+        if path.exists():
+            store = Store.open(path, create=False)
+            try:
+                run = store.latest_run()
+                if run is not None and ready(store, run.id):
+                    return run.id
+            finally:
+                store.close()
+        time.sleep(0.02)
+    raise AssertionError("timed out waiting for the run to get there")
+
+
+def _kinds(store: Store, run_id: str, kind: str) -> list:  # type: ignore[type-arg]
+    return list(store.events(run_id, kinds=[kind]))
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait(10) == -signal.SIGKILL
+
+
+def _merged_before(repo: Path, run_id: str) -> dict[str, int]:
+    """Task -> attempts so far, for the tasks whose work is on the integration branch."""
+    landed = {k.split("/", 1)[1] for k in merge_keys(repo, f"shoal/{run_id}")}
+    return {a.task_id: a.number for a in attempts(repo, run_id) if a.task_id in landed}
+
+
+def _assert_finished_exactly_once(repo: Path, tmp_path: Path, result: shoal.RunResult,
+                                  merged_before: dict[str, int]) -> None:
+    assert result.state is RunState.SUCCEEDED, result.to_json()
+    assert all(t.state is TaskState.SUCCEEDED for t in result.tasks)
+    branch = result.integration_branch
+    keys = merge_keys(repo, branch)
+    assert sorted(keys) == [f"{result.run_id}/{t}" for t in TASKS]  # each exactly once
+    assert show(repo, branch, "d.txt") == "d\n"
+    for task_id, number in merged_before.items():  # merged work was not done again
+        assert result.task(task_id).attempts == number
+        assert (tmp_path / "side" / task_id).read_text().count("run") == number
+    store = Store.open(default_db_path(repo / ".git"), create=False)
+    try:
+        assert sorted(m.task_id for m in store.merges(result.run_id)) == list(TASKS)
+    finally:
+        store.close()
+
+
+def test_kill_9_while_workers_run_then_resume(repo: Path, tmp_path: Path) -> None:
+    plan = _plan(tmp_path, first_attempt_s=60)
+    before = user_state(repo)
+    proc = _start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain")
+    run_id = _wait_for(repo, lambda s, r: len(_kinds(s, r, "task_started")) >= 2, proc)
+    time.sleep(0.3)  # the workers are up
+    _kill(proc)
+    marker = _marker(tmp_path)
+    assert len(_alive_with(marker)) == 2  # orphaned: their own sessions outlive the orchestrator
+    merged = _merged_before(repo, run_id)
+    assert merged == {}
+
+    result = shoal.resume(repo=repo)
+
+    assert result.run_id == run_id
+    _assert_finished_exactly_once(repo, tmp_path, result, merged)
+    assert _alive_with(marker) == []  # resume stopped the orphans
+    assert result.task("a").attempts == 2  # interrupted attempt + the fresh one
+    assert user_state(repo) == before
+    assert git_out(repo, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+def test_kill_9_right_after_a_merge_then_resume(repo: Path, tmp_path: Path) -> None:
+    plan = _plan(tmp_path, first_attempt_s=0.5)
+    proc = _start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain")
+    run_id = _wait_for(repo, lambda s, r: bool(_kinds(s, r, "merged")), proc)
+    _kill(proc)
+    merged = _merged_before(repo, run_id)
+    assert merged  # at least the first merge landed
+
+    result = shoal.resume(repo=repo)
+
+    _assert_finished_exactly_once(repo, tmp_path, result, merged)
+
+
+def test_kill_9_while_a_verify_gate_runs_then_resume(repo: Path, tmp_path: Path) -> None:
+    gate = py_command("import time; time.sleep(1.5)")
+    plan = _plan(tmp_path, first_attempt_s=0.1, verify=[gate])
+    proc = _start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain")
+    run_id = _wait_for(repo, lambda s, r: bool(_kinds(s, r, "merge_started")), proc)
+    time.sleep(0.5)  # inside the gate
+    _kill(proc)
+    merged = _merged_before(repo, run_id)
+    assert merged == {}
+
+    result = shoal.resume(repo=repo)
+
+    _assert_finished_exactly_once(repo, tmp_path, result, merged)
+
+
+CRASH_AFTER_UPDATE_REF = """
+import os, signal, sys
+from shoal.engine import merge
+
+original = merge.MergeQueue.merge
+
+def merge_then_die(self, task, head, **kwargs):
+    outcome = original(self, task, head, **kwargs)
+    if outcome.state == "merged" and task.id == sys.argv[3]:
+        os.kill(os.getpid(), signal.SIGKILL)  # the branch moved; the database never heard
+    return outcome
+
+merge.MergeQueue.merge = merge_then_die
+import shoal
+shoal.run(sys.argv[1], repo=sys.argv[2], grace_s=0.5)
+"""
+
+
+def test_kill_9_between_the_merge_and_its_record_then_resume(repo: Path, tmp_path: Path) -> None:
+    plan = _plan(tmp_path, first_attempt_s=0.1)
+    script = tmp_path / "crash.py"
+    script.write_text(CRASH_AFTER_UPDATE_REF)
+    done = subprocess.run([sys.executable, str(script), str(plan), str(repo), "c"], timeout=60,
+                          capture_output=True)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    store = Store.open(default_db_path(repo / ".git"), create=False)
+    try:
+        run = store.latest_run()
+        assert run is not None
+        assert store.task(run.id, "c").merged_commit is None  # git has it, the database not
+    finally:
+        store.close()
+    merged = _merged_before(repo, run.id)
+    assert "c" in merged
+
+    result = shoal.resume(repo=repo)
+
+    _assert_finished_exactly_once(repo, tmp_path, result, merged)
+
+
+def test_ctrl_c_interrupts_cleanly_and_resume_finishes(repo: Path, tmp_path: Path) -> None:
+    plan = _plan(tmp_path, first_attempt_s=60)
+    proc = _start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain")
+    run_id = _wait_for(repo, lambda s, r: len(_kinds(s, r, "task_started")) >= 2, proc)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(30) == 130, (tmp_path / "orchestrator.log").read_text()
+    log = (tmp_path / "orchestrator.log").read_text()
+    assert "interrupted" in log and "Traceback" not in log
+    assert _alive_with(_marker(tmp_path)) == []  # every worker was stopped
+    state = shoal.engine.load_result(repo=repo)
+    assert state.run_id == run_id and state.state is RunState.INTERRUPTED
+    assert all(t.state is TaskState.PENDING for t in state.tasks)
+
+    resumed = subprocess.run([sys.executable, "-m", "shoal", "resume", "--repo", str(repo),
+                              "--progress", "off"], capture_output=True, text=True, timeout=60)
+
+    assert resumed.returncode == 0, resumed.stderr
+    _assert_finished_exactly_once(repo, tmp_path, shoal.engine.load_result(repo=repo), {})
+
+
+def test_a_second_run_on_the_same_repository_is_refused(repo: Path, tmp_path: Path) -> None:
+    plan = _plan(tmp_path, first_attempt_s=1.0)
+    first = _start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain")
+    run_id = _wait_for(repo, lambda s, r: bool(_kinds(s, r, "task_started")), first)
+
+    with pytest.raises(RunInProgressError) as info:
+        shoal.run(plan, repo=repo)
+    assert info.value.run_id == run_id and info.value.pid == first.pid
+    assert run_id in info.value.message and str(first.pid) in info.value.message
+    second = subprocess.run([sys.executable, "-m", "shoal", "run", str(plan), "--repo", str(repo),
+                             "--progress", "off"], capture_output=True, text=True, timeout=60)
+    assert second.returncode == 2
+    assert run_id in second.stderr and str(first.pid) in second.stderr
+    with pytest.raises(RunInProgressError):
+        shoal.resume(repo=repo)
+
+    assert first.wait(60) == 0, (tmp_path / "orchestrator.log").read_text()
+    result = shoal.engine.load_result(repo=repo)
+    assert result.run_id == run_id
+    _assert_finished_exactly_once(repo, tmp_path, result, {})
+
+
+def test_retry_failed_runs_only_what_failed_on_top_of_the_integration_branch(
+        repo: Path, tmp_path: Path) -> None:
+    flag, side = tmp_path / "fixed", tmp_path / "side"
+    side.mkdir()
+    plan = write_plan(tmp_path, [
+        {"id": "a", "owns": ["a.txt"], "run": [f"echo run >> {side / 'a'}", "echo a > a.txt"]},
+        {"id": "flaky", "owns": ["f.txt"], "after": ["a"], "retries": 1,
+         "run": [f"echo run >> {side / 'flaky'}", f"test -f {flag}", "test -f a.txt",
+                 "echo f > f.txt"]},
+        {"id": "after", "owns": ["z.txt"], "after": ["flaky"], "run": ["echo z > z.txt"]},
+    ])
+    first = shoal.run(plan, repo=repo, grace_s=0.5)
+    assert first.state is RunState.FAILED
+    assert first.task("flaky").state is TaskState.FAILED and first.task("flaky").attempts == 2
+    assert first.task("after").state is TaskState.SKIPPED
+    with pytest.raises(ShoalError, match="has not ended|nothing to resume"):
+        shoal.resume(repo=repo)
+    flag.touch()
+
+    again = shoal.retry_failed(repo=repo)
+
+    assert again.run_id == first.run_id and again.ok, again.to_json()
+    assert again.task("a").attempts == 1 and (side / "a").read_text() == "run\n"
+    assert again.task("flaky").attempts == 3
+    branch = again.integration_branch
+    assert sorted(merge_keys(repo, branch)) == [f"{first.run_id}/{t}" for t in ("a", "after", "flaky")]
+    assert show(repo, branch, "z.txt") == "z\n"
+    with pytest.raises(ShoalError, match="no failed"):
+        shoal.retry_failed(repo=repo)
+
+
+def test_cli_retry_failed(repo: Path, tmp_path: Path) -> None:
+    flag = tmp_path / "fixed"
+    plan = write_plan(tmp_path, [{"id": "t", "owns": ["t.txt"], "retries": 0,
+                                  "run": [f"test -f {flag}", "echo t > t.txt"]}])
+    run = lambda *a: subprocess.run([sys.executable, "-m", "shoal", *a, "--repo", str(repo),  # noqa: E731
+                                     "--progress", "off"], capture_output=True, text=True,
+                                    timeout=60)
+    assert run("run", str(plan)).returncode == 1
+    flag.touch()
+    done = run("run", "--retry-failed")
+    assert done.returncode == 0, done.stderr
+    assert show(repo, shoal.engine.load_result(repo=repo).integration_branch, "t.txt") == "t\n"
