@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import platform
 import random
 import statistics
@@ -81,6 +82,8 @@ def generate(n: int, seed: int = 1) -> dict[str, Any]:
             owns.append(f"docs/feat{f}/mod{m}/")
         else:
             owns.append(f"{base}/__init__.py")
+        if rng.random() < 0.2:
+            owns.append(f"migrations/feat{f}/mod{m}_0001.sql")
         if rng.random() < 0.02:
             owns.append(f"src/feat{f}/mod{(m + 1) % 8}/api.py")  # a genuine overlap
         if i < len(UNANCHORED):
@@ -106,7 +109,8 @@ def generate(n: int, seed: int = 1) -> dict[str, Any]:
         f = i % n_feat
         after = rng.sample(by_feature.get(f, []), min(2, len(by_feature.get(f, []))))
         tasks.append({"id": f"integ-{i}", "phase": "integration",
-                      "owns": [f"integration/feat{f}/test_flow_{i}.py", f"docs/feat{f}/guide_{i}.md"],
+                      "owns": [f"integration/feat{f}/test_flow_{i}.py", f"docs/feat{f}/guide_{i}.md",
+                               f"integration/feat{f}/fixtures_{i}.json"],
                       "reads": [f"src/feat{f}/**"], "after": after, "risk": _risk(rng)})
     for i in range(n_val):
         tasks.append({"id": f"validate-{i}", "phase": "validation",
@@ -183,14 +187,17 @@ def _loader() -> Any:
     return read_plan
 
 
-def report(rows: list[dict[str, Any]]) -> str:
+def report(rows: list[dict[str, Any]], load: str | None = None) -> str:
     lines = [
         "## Static analysis (`shoal check`)",
         "",
         (f"Command: `python bench/check_bench.py --write-docs` (Python {platform.python_version()}, "
-         f"{platform.machine()}, {_cores()} cores). Median of the runs shown; `analyse` is the "
+         f"{platform.machine()}, {_cores()} cores, load average {load or _load()} when it started). "
+         "Median of the runs shown, each size in a fresh interpreter; `analyse` is the "
          "analysis alone on a plan already in memory, `load + analyse` reads the same plan "
-         "from a `plan.json` first."),
+         "from a `plan.json` first. Other work on the machine slows the big plan more than "
+         "the small one (it shares the CPU caches), so the growth is best read on a quiet "
+         "machine; CPU time is the steadier column."),
         "",
         ("| tasks | owned paths | all paths | analyse (median) | analyse, CPU time "
          "| load + analyse (median) | overlaps | hazards | problems |"),
@@ -219,9 +226,14 @@ def report(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _cores() -> int:
-    import os
+def _load() -> str:
+    try:
+        return f"{os.getloadavg()[0]:.1f}"
+    except OSError:
+        return "unknown"
 
+
+def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
@@ -262,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.measure:
         print(json.dumps(run_size(args.measure, args.repeat, args.load_repeat, args.seed)))
         return 0
+    load_at_start = _load()
     rows = []
     for k, n in enumerate(sorted(args.sizes)):
         repeat = args.repeat if k == 0 else args.big_repeat
@@ -271,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
         load = f", load + analyse {r['load']:.2f} s" if r["load"] is not None else ""
         print(f"{n:>8,} tasks: analyse {r['analyse']:.2f} s (CPU {r['cpu']:.2f} s, median of "
               f"{r['runs']}){load}", flush=True)
-    section = report(rows)
+    section = report(rows, load_at_start)
     print()
     print(section)
     if args.write_docs:

@@ -117,6 +117,12 @@ def test_negated_owns_is_a_schema_problem_and_ignored() -> None:
     assert a.conflicts["a"] == {"b"}  # the negation did not carve anything out
 
 
+def test_blank_path_owns_nothing() -> None:
+    a = analyse(plan_of(task("a", owns=("", "x.py")), task("b", owns=("src/y.py",))))
+    assert [p.code for p in a.problems] == [Code.SCHEMA]
+    assert not a.overlaps
+
+
 def test_broken_pattern_is_reported() -> None:
     a = analyse(plan_of(task("a", owns=("src/[x", "ok/file.py"))))
     [schema] = codes(a, Code.SCHEMA)

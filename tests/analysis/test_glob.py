@@ -14,7 +14,9 @@ from shoal.analysis.glob import Glob, GlobError, meet, parse_segment
 from shoal.analysis.paths import looks_like_file
 
 TOKENS = ["a", "b", ".", "*", "?", "[ab]", "[!a]", "[a-c]", "[]a]", "\\*", "[.]"]
-NAMES = ["".join(p) for n in range(1, 4) for p in itertools.product("ab.*c]", repeat=n)]
+# every name of up to 4 characters: two segments of at most 3 tokens share one that short
+# if they share any (``aa*`` and ``*ba`` first meet at ``aaba``)
+NAMES = ["".join(p) for n in range(1, 5) for p in itertools.product("ab.*c]", repeat=n)]
 NAMES = [n for n in NAMES if n not in (".", "..")]
 
 

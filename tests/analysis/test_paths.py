@@ -34,6 +34,8 @@ from .oracle import pathspec_covers
         ("a\\ ", "a\\ "),  # ...unless escaped
         (".", "."),
         ("./", "."),
+        ("", ""),  # blank matches nothing: not the root
+        ("   ", ""),
         ("a/..", "."),
         ("*.py", "*.py"),  # unanchored stays unanchored
         ("build/", "build/"),

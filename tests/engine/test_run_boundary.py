@@ -125,6 +125,13 @@ GIT_MISCHIEF = {
                     "git branch -f feature HEAD"],
     "move-integration": ["echo v > src/auth/v.py", "git add -A", "git commit -q -m v",
                          'git branch -f "shoal/$SHOAL_RUN_ID" HEAD'],
+    "detach-head": ["echo u > src/auth/u.py", "git checkout -q --detach"],
+    "unlink-worktree": ["echo t > src/auth/t.py", "rm .git"],
+    "remove-workspace": ['cd .. && rm -rf "$SHOAL_WORKDIR"'],
+    "unfinished-merge": ["git checkout -q --detach", "echo 1 > src/auth/m.py", "git add -A",
+                         "git commit -q -m one", "one=$(git rev-parse HEAD)", "git checkout -q -",
+                         "echo 2 > src/auth/m.py", "git add -A", "git commit -q -m two",
+                         'git merge "$one" || true'],
 }
 
 

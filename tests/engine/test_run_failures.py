@@ -13,7 +13,15 @@ import shoal
 from shoal.model import TaskState
 from shoal.store import AttemptState, RunState
 
-from .conftest import attempts, fake_agent, run_events, show, user_state, write_plan
+from .conftest import (
+    attempts,
+    fake_agent,
+    py_command,
+    run_events,
+    show,
+    user_state,
+    write_plan,
+)
 
 
 def _alive_with(marker: str) -> list[int]:
@@ -141,8 +149,30 @@ def test_missing_agent_executable_is_a_readable_failure(repo: Path, tmp_path: Pa
     assert t.attempts == 1  # installing it is the user's job: retrying cannot help
 
 
+def test_worker_reporting_blocked_is_blocked_without_retry(repo: Path, tmp_path: Path) -> None:
+    plan = write_plan(tmp_path, [{"id": "t", "owns": ["t.txt"], "retries": 3, "prompt": "x"},
+                                 {"id": "u", "owns": ["u.txt"], "after": ["t"], "prompt": "y"}])
+    result = shoal.run(plan, repo=repo, agent="command", grace_s=0.5,
+                       agent_settings=fake_agent("blocked"))
+    t = result.task("t")
+    assert t.state is TaskState.BLOCKED and t.attempts == 1
+    assert "missing contract" in (t.reason or "")
+    assert result.task("u").state is TaskState.SKIPPED
+
+
+def test_failing_setup_command_fails_the_task_with_its_output(repo: Path, tmp_path: Path) -> None:
+    setup = py_command("import sys; print('npm: lockfile is broken'); sys.exit(4)")
+    plan = write_plan(tmp_path, [{"id": "t", "owns": ["t.txt"], "retries": 2,
+                                  "run": ["echo t > t.txt"]}], setup=[setup])
+    result = shoal.run(plan, repo=repo, grace_s=0.5)
+    t = result.task("t")
+    assert t.state is TaskState.FAILED and t.attempts == 1  # the same every time: no retry
+    assert "setup command" in (t.reason or "") and "exit code 4" in (t.reason or "")
+    assert "lockfile is broken" in (t.reason or "")
+
+
 def test_hang_after_reporting_pass_still_counts(repo: Path, tmp_path: Path) -> None:
-    plan = write_plan(tmp_path, [{"id": "t", "owns": ["t.txt"], "timeout": "2s",
+    plan = write_plan(tmp_path, [{"id": "t", "owns": ["t.txt"], "timeout": "1s",
                                   "prompt": "x\n\n## Files to Modify\n- t.txt\n"}])
     result = shoal.run(plan, repo=repo, agent="command", grace_s=0.2,
                        agent_settings=fake_agent("hang-after-result"))

@@ -9,7 +9,16 @@ import shoal
 from shoal.model import TaskState
 from shoal.store import RunState
 
-from .conftest import attempts, git_out, merge_keys, py_command, run_events, show, user_state, write_plan
+from .conftest import (
+    attempts,
+    git_out,
+    merge_keys,
+    py_command,
+    run_events,
+    show,
+    user_state,
+    write_plan,
+)
 
 
 def test_conflict_between_parallel_tasks_fails_the_later_one(repo: Path, tmp_path: Path) -> None:

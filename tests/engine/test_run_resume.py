@@ -5,6 +5,7 @@ never run again. Also: two runs at once on one repository, and ``--retry-failed`
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -19,26 +20,36 @@ from shoal.errors import RunInProgressError, ShoalError
 from shoal.model import TaskState
 from shoal.store import RunState, Store, default_db_path
 
-from .conftest import attempts, git_out, merge_keys, py_command, show, user_state, write_plan
+from .conftest import (
+    attempts,
+    fake_agent,
+    git_out,
+    merge_keys,
+    show,
+    user_state,
+    write_plan,
+)
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 
 TASKS = ("a", "b", "c", "d")
 
 
-def _plan(tmp_path: Path, *, first_attempt_s: float = 1.0, **top: object) -> Path:
+def _plan(tmp_path: Path, *, dawdle_s: float = 1.0, **top: object) -> Path:
     """a and b in parallel, c after a, d after b and c. Every attempt appends a line to
-    side/<task> (outside the repository); first attempts dawdle in a process whose command line
-    holds the test's marker, so that orphans can be found."""
+    side/<task> (outside the repository); while the file `slow` exists (the test removes it
+    before resuming), attempts dawdle `dawdle_s` in a process whose command line holds the
+    test's marker, so that orphans can be found."""
     side = tmp_path / "side"
     side.mkdir(exist_ok=True)
+    slow = tmp_path / "slow"
+    slow.touch()
     marker = _marker(tmp_path)
 
     def task(tid: str, after: list[str]) -> dict[str, object]:
         return {"id": tid, "owns": [f"{tid}.txt"], "after": after, "run": [
             f"echo run >> {side / tid}",
-            f'if [ "$SHOAL_ATTEMPT" = 1 ]; then python3 -c "import time; '
-            f'time.sleep({first_attempt_s})" {marker}; fi',
+            f'if [ -f {slow} ]; then python3 -c "import time; time.sleep({dawdle_s})" {marker}; fi',
             *(f"test -f {dep}.txt" for dep in after),
             f"echo {tid} > {tid}.txt",
         ]}
@@ -112,9 +123,12 @@ def _assert_finished_exactly_once(repo: Path, tmp_path: Path, result: shoal.RunR
     assert result.state is RunState.SUCCEEDED, result.to_json()
     assert all(t.state is TaskState.SUCCEEDED for t in result.tasks)
     branch = result.integration_branch
+    for t in TASKS:
+        assert show(repo, branch, f"{t}.txt") == f"{t}\n"
+    if result.run.options.get("isolation") == "none":  # one commit of the shared tree, no merges
+        return
     keys = merge_keys(repo, branch)
     assert sorted(keys) == [f"{result.run_id}/{t}" for t in TASKS]  # each exactly once
-    assert show(repo, branch, "d.txt") == "d\n"
     for task_id, number in merged_before.items():  # merged work was not done again
         assert result.task(task_id).attempts == number
         assert (tmp_path / "side" / task_id).read_text().count("run") == number
@@ -125,15 +139,19 @@ def _assert_finished_exactly_once(repo: Path, tmp_path: Path, result: shoal.RunR
         store.close()
 
 
-def test_kill_9_while_workers_run_then_resume(repo: Path, tmp_path: Path) -> None:
-    plan = _plan(tmp_path, first_attempt_s=60)
+@pytest.mark.parametrize("isolation", ["worktree", "directory", "branch", "none"])
+def test_kill_9_while_workers_run_then_resume(repo: Path, tmp_path: Path, isolation: str) -> None:
+    plan = _plan(tmp_path, dawdle_s=60)
     before = user_state(repo)
-    proc = _start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain")
-    run_id = _wait_for(repo, lambda s, r: len(_kinds(s, r, "task_started")) >= 2, proc)
+    proc = _start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain",
+                      "--isolation", isolation)
+    started = 1 if isolation == "branch" else 2  # branch: one task at a time
+    run_id = _wait_for(repo, lambda s, r: len(_kinds(s, r, "task_started")) >= started, proc)
     time.sleep(0.3)  # the workers are up
     _kill(proc)
     marker = _marker(tmp_path)
-    assert len(_alive_with(marker)) == 2  # orphaned: their own sessions outlive the orchestrator
+    assert _alive_with(marker)  # orphaned: their own sessions outlive the orchestrator
+    (tmp_path / "slow").unlink()
     merged = _merged_before(repo, run_id)
     assert merged == {}
 
@@ -143,12 +161,13 @@ def test_kill_9_while_workers_run_then_resume(repo: Path, tmp_path: Path) -> Non
     _assert_finished_exactly_once(repo, tmp_path, result, merged)
     assert _alive_with(marker) == []  # resume stopped the orphans
     assert result.task("a").attempts == 2  # interrupted attempt + the fresh one
+    assert show(repo, result.integration_branch, "a.txt") == "a\n"
     assert user_state(repo) == before
     assert git_out(repo, "status", "--porcelain", "--untracked-files=all") == ""
 
 
 def test_kill_9_right_after_a_merge_then_resume(repo: Path, tmp_path: Path) -> None:
-    plan = _plan(tmp_path, first_attempt_s=0.5)
+    plan = _plan(tmp_path, dawdle_s=0.5)
     proc = _start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain")
     run_id = _wait_for(repo, lambda s, r: bool(_kinds(s, r, "merged")), proc)
     _kill(proc)
@@ -160,19 +179,52 @@ def test_kill_9_right_after_a_merge_then_resume(repo: Path, tmp_path: Path) -> N
     _assert_finished_exactly_once(repo, tmp_path, result, merged)
 
 
+def _slow_gate(tmp_path: Path) -> tuple[str, str]:
+    """A verify command that takes 60 s while the file `slow` exists when it starts, with a
+    marker in its command line; and the marker."""
+    marker = f"{_marker(tmp_path)}-gate"
+    code = f"import os, time\nif os.path.exists({str(tmp_path / 'slow')!r}): time.sleep(60)"
+    return shlex.join([sys.executable, "-c", code, marker]), marker
+
+
 def test_kill_9_while_a_verify_gate_runs_then_resume(repo: Path, tmp_path: Path) -> None:
-    gate = py_command("import time; time.sleep(1.5)")
-    plan = _plan(tmp_path, first_attempt_s=0.1, verify=[gate])
+    gate, marker = _slow_gate(tmp_path)
+    plan = _plan(tmp_path, dawdle_s=0.1, verify=[gate])
     proc = _start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain")
     run_id = _wait_for(repo, lambda s, r: bool(_kinds(s, r, "merge_started")), proc)
     time.sleep(0.5)  # inside the gate
     _kill(proc)
+    assert _alive_with(marker)  # the gate outlives the orchestrator
     merged = _merged_before(repo, run_id)
     assert merged == {}
+    (tmp_path / "slow").unlink()
 
     result = shoal.resume(repo=repo)
 
     _assert_finished_exactly_once(repo, tmp_path, result, merged)
+    assert _alive_with(marker) == []
+
+
+def test_ctrl_c_while_a_verify_gate_runs_stops_it_at_once(repo: Path, tmp_path: Path) -> None:
+    gate, marker = _slow_gate(tmp_path)
+    plan = _plan(tmp_path, dawdle_s=0.1, verify=[gate])
+    proc = _start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain")
+    run_id = _wait_for(repo, lambda s, r: bool(_kinds(s, r, "merge_started")), proc)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    started = time.monotonic()
+    assert proc.wait(30) == 130
+    assert time.monotonic() - started < 10  # not the gate's 60 s
+    assert _alive_with(marker) == []
+    state = shoal.engine.load_result(repo=repo)
+    assert state.state is RunState.INTERRUPTED
+    assert not any(t.state is TaskState.FAILED for t in state.tasks)
+    assert merge_keys(repo, f"shoal/{run_id}") == []
+    (tmp_path / "slow").unlink()
+
+    result = shoal.resume(repo=repo)
+
+    _assert_finished_exactly_once(repo, tmp_path, result, {})
 
 
 CRASH_AFTER_UPDATE_REF = """
@@ -194,11 +246,11 @@ shoal.run(sys.argv[1], repo=sys.argv[2], grace_s=0.5)
 
 
 def test_kill_9_between_the_merge_and_its_record_then_resume(repo: Path, tmp_path: Path) -> None:
-    plan = _plan(tmp_path, first_attempt_s=0.1)
+    plan = _plan(tmp_path, dawdle_s=0.1)
     script = tmp_path / "crash.py"
     script.write_text(CRASH_AFTER_UPDATE_REF)
     done = subprocess.run([sys.executable, str(script), str(plan), str(repo), "c"], timeout=60,
-                          capture_output=True)
+                          capture_output=True, check=False)
     assert done.returncode == -signal.SIGKILL, done.stderr
     store = Store.open(default_db_path(repo / ".git"), create=False)
     try:
@@ -216,7 +268,7 @@ def test_kill_9_between_the_merge_and_its_record_then_resume(repo: Path, tmp_pat
 
 
 def test_ctrl_c_interrupts_cleanly_and_resume_finishes(repo: Path, tmp_path: Path) -> None:
-    plan = _plan(tmp_path, first_attempt_s=60)
+    plan = _plan(tmp_path, dawdle_s=60)
     proc = _start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain")
     run_id = _wait_for(repo, lambda s, r: len(_kinds(s, r, "task_started")) >= 2, proc)
     time.sleep(0.3)
@@ -228,16 +280,18 @@ def test_ctrl_c_interrupts_cleanly_and_resume_finishes(repo: Path, tmp_path: Pat
     state = shoal.engine.load_result(repo=repo)
     assert state.run_id == run_id and state.state is RunState.INTERRUPTED
     assert all(t.state is TaskState.PENDING for t in state.tasks)
+    (tmp_path / "slow").unlink()
 
     resumed = subprocess.run([sys.executable, "-m", "shoal", "resume", "--repo", str(repo),
-                              "--progress", "off"], capture_output=True, text=True, timeout=60)
+                              "--progress", "off"], capture_output=True, text=True, timeout=60,
+                             check=False)
 
     assert resumed.returncode == 0, resumed.stderr
     _assert_finished_exactly_once(repo, tmp_path, shoal.engine.load_result(repo=repo), {})
 
 
 def test_a_second_run_on_the_same_repository_is_refused(repo: Path, tmp_path: Path) -> None:
-    plan = _plan(tmp_path, first_attempt_s=1.0)
+    plan = _plan(tmp_path, dawdle_s=1.0)
     first = _start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain")
     run_id = _wait_for(repo, lambda s, r: bool(_kinds(s, r, "task_started")), first)
 
@@ -246,7 +300,8 @@ def test_a_second_run_on_the_same_repository_is_refused(repo: Path, tmp_path: Pa
     assert info.value.run_id == run_id and info.value.pid == first.pid
     assert run_id in info.value.message and str(first.pid) in info.value.message
     second = subprocess.run([sys.executable, "-m", "shoal", "run", str(plan), "--repo", str(repo),
-                             "--progress", "off"], capture_output=True, text=True, timeout=60)
+                             "--progress", "off"], capture_output=True, text=True, timeout=60,
+                             check=False)
     assert second.returncode == 2
     assert run_id in second.stderr and str(first.pid) in second.stderr
     with pytest.raises(RunInProgressError):
@@ -293,11 +348,60 @@ def test_cli_retry_failed(repo: Path, tmp_path: Path) -> None:
     flag = tmp_path / "fixed"
     plan = write_plan(tmp_path, [{"id": "t", "owns": ["t.txt"], "retries": 0,
                                   "run": [f"test -f {flag}", "echo t > t.txt"]}])
-    run = lambda *a: subprocess.run([sys.executable, "-m", "shoal", *a, "--repo", str(repo),  # noqa: E731
+    run = lambda *a: subprocess.run([sys.executable, "-m", "shoal", *a, "--repo", str(repo),
                                      "--progress", "off"], capture_output=True, text=True,
-                                    timeout=60)
+                                    timeout=60, check=False)
     assert run("run", str(plan)).returncode == 1
     flag.touch()
     done = run("run", "--retry-failed")
     assert done.returncode == 0, done.stderr
     assert show(repo, shoal.engine.load_result(repo=repo).integration_branch, "t.txt") == "t\n"
+
+
+@pytest.mark.parametrize("isolation", ["none", "directory"])
+def test_kill_9_after_a_task_finished_in_a_shared_tree(repo: Path, tmp_path: Path,
+                                                       isolation: str) -> None:
+    """Isolation none commits the shared tree once, at the end: a finished task's work lives
+    only in that tree until then, and a resume must not throw it away."""
+    slow = tmp_path / "slow"
+    slow.touch()
+    plan = write_plan(tmp_path, [
+        {"id": "x", "owns": ["x.txt"], "run": ["echo x > x.txt"]},
+        {"id": "y", "owns": ["y.txt"],
+         "run": [f"if [ -f {slow} ]; then sleep 60; fi", "echo y > y.txt"]},
+    ])
+    proc = _start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain",
+                      "--isolation", isolation)
+    _wait_for(repo, lambda s, r: s.task(r, "x").state is TaskState.SUCCEEDED, proc)
+    _kill(proc)
+    slow.unlink()
+
+    result = shoal.resume(repo=repo)
+
+    assert result.ok, result.to_json()
+    assert result.task("x").attempts == 1
+    assert show(repo, result.integration_branch, "x.txt") == "x\n"
+    assert show(repo, result.integration_branch, "y.txt") == "y\n"
+
+
+def test_resume_keeps_the_agent_settings_of_the_run(repo: Path, tmp_path: Path) -> None:
+    """A run with the command agent, killed after its first merge: the resumed run starts the
+    same agent CLI (its settings are part of the run's durable state)."""
+    plan = write_plan(tmp_path, [
+        {"id": "p", "owns": ["p.txt"], "prompt": "p\n\n## Files to Modify\n- p.txt\n"},
+        {"id": "q", "owns": ["q.txt"], "after": ["p"], "prompt": "q\n\n## Files to Modify\n- q.txt\n"},
+    ])
+    script = tmp_path / "crash.py"
+    script.write_text(CRASH_AFTER_UPDATE_REF.replace(
+        "shoal.run(sys.argv[1], repo=sys.argv[2], grace_s=0.5)",
+        f"shoal.run(sys.argv[1], repo=sys.argv[2], grace_s=0.5, agent='command', "
+        f"agent_settings={fake_agent('ok')!r})"))
+    done = subprocess.run([sys.executable, str(script), str(plan), str(repo), "p"], timeout=60,
+                          capture_output=True, check=False)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+
+    result = shoal.resume(repo=repo)
+
+    assert result.ok, result.to_json()
+    assert result.task("p").attempts == 1
+    assert "fake agent" in (show(repo, result.integration_branch, "q.txt") or "")

@@ -40,17 +40,22 @@ class PathReader:
 
     def __init__(self, repo: Path | None = None) -> None:
         self.guard = SymlinkGuard(repo) if repo is not None else None
-        self._cache: dict[str, tuple[Pattern | None, tuple[Issue, ...]]] = {}
+        # a plain path maps to its pattern alone (most of them: no tuple to build),
+        # anything else to (pattern or None, issues)
+        self._cache: dict[str, Pattern | tuple[Pattern | None, tuple[Issue, ...]]] = {}
 
     def read(self, raw: str) -> tuple[Pattern | None, tuple[Issue, ...]]:
         hit = self._cache.get(raw)
         if hit is None:
+            if self.guard is None and _PLAIN.fullmatch(raw):
+                pattern = self._cache[raw] = literal_pattern(raw)  # nothing to tidy or report
+                return pattern, ()
             hit = self._cache[raw] = self._read(raw)
-        return hit
+        elif type(hit) is Pattern:
+            return hit, ()
+        return hit  # type: ignore[return-value]
 
     def _read(self, raw: str) -> tuple[Pattern | None, tuple[Issue, ...]]:
-        if self.guard is None and _PLAIN.fullmatch(raw):
-            return literal_pattern(raw), ()  # nothing to normalise or report
         if raw.strip().startswith("!"):
             return None, ((Code.SCHEMA, Severity.ERROR,
                            "is a negated pattern, which `{field}` does not support; it is ignored",

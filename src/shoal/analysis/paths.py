@@ -26,7 +26,7 @@ def normalise(pattern: str) -> str:
     and a leading ``!`` are kept; backslashes are kept as written, because in gitignore
     syntax they escape the next character. A ``..`` that would climb above the root is
     kept at the front (``../x``) for :func:`outside_reason` to report. The root itself
-    is ``"."``.
+    is ``"."``; a blank path stays ``""`` (it matches nothing).
 
     Gitignore anchoring is preserved: a pattern with a ``/`` inside is anchored at the
     repository root, one without matches at any depth. When tidying leaves an anchored
@@ -37,9 +37,10 @@ def normalise(pattern: str) -> str:
     text), so only ``normalise`` ever produces that form.
     """
     text = _rstrip_blanks(pattern)
+    if not text.strip():
+        return ""  # blank matches nothing (gitignore); it is not the root
     if (
-        text
-        and not any(u in text for u in _FAST_UNSAFE)
+        not any(u in text for u in _FAST_UNSAFE)
         and text[0] not in "./!"
         and not text.endswith(("/.", "/.."))
     ):

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from sys import intern
 
 from .glob import ANY_SEGMENT, Glob, GlobError, meet, parse_segment
 from .paths import ROOT, looks_like_file
@@ -160,7 +161,9 @@ def literal_pattern(path: str, text: str | None = None) -> Pattern:
     """A plain anchored path (``_PLAIN``) as a pattern, without the general parser: the
     bulk of any plan is such paths. ``text`` is how it was written, if not ``path``."""
     dir_only = path[-1] == "/"
-    segs = tuple((path[:-1] if dir_only else path).split("/"))
+    # interned: names repeat across a plan (src, tests, mod3), so sharing them saves memory
+    # and makes the index's dictionary lookups compare by identity
+    segs = tuple(map(intern, (path[:-1] if dir_only else path).split("/")))
     p = Pattern.__new__(Pattern)
     p.text, p.segs, p.dir_only, p.declared_dir = text or path, segs, dir_only, dir_only
     p.prefix, p.literal, p.kind, p.category, p.fixed = segs, True, "lit", "lit", True
@@ -267,7 +270,7 @@ def _deep_fixed(p: Pattern, q: Pattern) -> str | None:
         s = rest[0]
         path = "/".join(qs)  # type: ignore[arg-type]
         test = s.__eq__ if type(s) is str else s.matcher()  # type: ignore[union-attr]
-        hits = [t for t, name in enumerate(below) if test(name)]
+        hits = [t for t, name in enumerate(below) if test(name)]  # type: ignore[arg-type]
         if hits:
             # below a match at t < k - 1 lies q's own next name; at k - 1 p may need more
             more = q.dir_only or (hits[0] == k - 1 and p.dir_only)

@@ -13,11 +13,14 @@ user's own checkout, and only when asked.
 
 from __future__ import annotations
 
+import json
+import os
 import shlex
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .. import process
@@ -28,9 +31,12 @@ from . import naming
 from .provision import output_tail
 from .workspace import clear_worktree
 
-MERGED, NO_CHANGES, CONFLICT, VERIFY_FAILED, REF_MOVED = (
-    "merged", "no-changes", "conflict", "verify-failed", "ref-moved")
+MERGED, NO_CHANGES, CONFLICT, VERIFY_FAILED, REF_MOVED, CANCELLED = (
+    "merged", "no-changes", "conflict", "verify-failed", "ref-moved", "cancelled")
 DEFAULT_VERIFY_TIMEOUT = 1800.0
+VERIFY_LOG, VERIFY_PIDFILE = "verify.log", "verify.pid"  # in the run's folder, beside verify/
+_POLL_S = 0.1
+_TAIL_BYTES = 64 * 1024
 _NOT_FOUND = 127  # the shell's code for a command that does not exist
 
 
@@ -44,20 +50,23 @@ class VerifyResult:
     duration_s: float
     output_tail: str
     timed_out: bool = False
+    cancelled: bool = False  # stopped because the run was interrupted
 
     @property
     def ok(self) -> bool:
-        return self.exit_code == 0 and not self.timed_out
+        return self.exit_code == 0 and not self.timed_out and not self.cancelled
 
     def to_json(self) -> dict[str, Any]:
         return {"command": self.command, "exit_code": self.exit_code, "timed_out": self.timed_out,
-                "duration_s": round(self.duration_s, 3), "output_tail": self.output_tail}
+                "cancelled": self.cancelled, "duration_s": round(self.duration_s, 3),
+                "output_tail": self.output_tail}
 
 
 @dataclass(frozen=True)
 class MergeOutcome:
-    """``state``: merged | no-changes | conflict | verify-failed | ref-moved. ``commit`` is the
-    integration branch's new head when merged (its unchanged head for no-changes)."""
+    """``state``: merged | no-changes | conflict | verify-failed | ref-moved | cancelled (a gate
+    was stopped because the run was interrupted). ``commit`` is the integration branch's new
+    head when merged (its unchanged head for no-changes)."""
 
     state: str
     commit: str | None
@@ -75,11 +84,14 @@ class MergeOutcome:
 
 class MergeQueue:
     """Merges tasks into `integration_branch` one at a time (thread-safe; the branch itself is
-    moved under :meth:`Git.lock`). `verify` are the plan's gates; a task's own follow them."""
+    moved under :meth:`Git.lock`). `verify` are the plan's gates; a task's own follow them.
+    Setting `cancel` stops a running gate (TERM, `grace_s`, KILL): Ctrl-C need not wait for a
+    test suite to finish."""
 
     def __init__(self, git: Git, run_id: str, integration_branch: str, *,
                  verify: Sequence[str] = (), verify_timeout: float = DEFAULT_VERIFY_TIMEOUT,
-                 env: Mapping[str, str] | None = None) -> None:
+                 env: Mapping[str, str] | None = None, cancel: threading.Event | None = None,
+                 grace_s: float = 5.0) -> None:
         self.git, self.run_id, self.branch = git, naming.check_run_id(run_id), integration_branch
         self.ref = f"refs/heads/{integration_branch}"
         self.verify, self.verify_timeout = tuple(verify), verify_timeout
@@ -87,11 +99,13 @@ class MergeQueue:
             _argv(command)
         self.env = process.clean_env() if env is None else dict(env)
         self.scratch = naming.verify_dir(git.common_dir(), run_id)
+        self.cancel, self.grace_s = cancel or threading.Event(), grace_s
         self._lock = threading.Lock()
         # Where this queue last left the branch, and the candidate it is writing: any other head
         # was put there by someone else (a worker), and :meth:`put_back` undoes it.
         self.head: str | None = git.rev_parse(self.ref)
         self._writing: str | None = None
+        self.written: set[str | None] = {self.head}  # every head this queue has set
         self.undone: list[str] = []  # foreign heads merge() found and put back
 
     def put_back(self) -> str | None:
@@ -136,6 +150,10 @@ class MergeQueue:
                                              naming.merge_message(task, self.run_id))
             commands = (*self.verify, *task.verify)
             gates = self._verify(task, candidate, commands) if commands else ()
+            if gates and gates[-1].cancelled:
+                return MergeOutcome(CANCELLED, None, verify=gates, message=(
+                    f"the run was interrupted while verifying task {task.id}; {self.branch} is "
+                    "unchanged"))
             if gates and not gates[-1].ok:
                 failed = gates[-1]
                 what = "timed out" if failed.timed_out else f"exited with {failed.exit_code}"
@@ -146,6 +164,7 @@ class MergeQueue:
                 self._writing = candidate
                 with self.git.lock():
                     self.git.update_ref(self.ref, candidate, old, message=f"shoal: merge {task.id}")
+                self.written.add(candidate)
                 self.head = candidate
             except RefChanged as exc:
                 return MergeOutcome(REF_MOVED, None, verify=gates, message=(
@@ -172,17 +191,35 @@ class MergeQueue:
         return tuple(results)
 
     def _gate(self, command: str, env: Mapping[str, str]) -> VerifyResult:
+        """One gate in its own process group, its output in ``verify.log`` (the last gate's),
+        its pid in ``verify.pid`` while it runs (so that a resume after ``kill -9`` of the
+        orchestrator can stop it: see :func:`.worker.stop_orphans`)."""
         start = time.monotonic()
+        log = self.scratch.parent / VERIFY_LOG
         try:
             argv = _argv(command)
-            done = process.run(argv, cwd=self.scratch, env=env, timeout=self.verify_timeout,
-                               check=False)
+            log.unlink(missing_ok=True)
+            child = process.spawn(argv, cwd=self.scratch, env=env, log_path=log)
         except ShoalError as exc:  # unreadable command, missing program
             return VerifyResult(command, _NOT_FOUND, time.monotonic() - start, exc.message)
-        tail = output_tail(done.stdout + done.stderr)
-        if done.timed_out:
+        pidfile = self.scratch.parent / VERIFY_PIDFILE
+        pidfile.write_text(json.dumps({"pid": child.pid, "run_id": self.run_id}))
+        timed_out = cancelled = False
+        with child:
+            while child.wait(_POLL_S) is None:
+                if self.cancel.is_set():
+                    cancelled = True
+                elif time.monotonic() - start >= self.verify_timeout:
+                    timed_out = True
+                else:
+                    continue
+                break
+            code = child.stop(self.grace_s)
+        pidfile.unlink(missing_ok=True)
+        tail = output_tail(_last_bytes(log, _TAIL_BYTES))
+        if timed_out:
             tail = f"{tail}\n(killed after {self.verify_timeout:g}s)".lstrip()
-        return VerifyResult(command, done.returncode, done.duration, tail, done.timed_out)
+        return VerifyResult(command, code, time.monotonic() - start, tail, timed_out, cancelled)
 
     def _checkout(self, candidate: str) -> None:
         """The scratch worktree, made on first use, at `candidate` with nothing else in it."""
@@ -198,6 +235,15 @@ class MergeQueue:
             clear_worktree(self.git, self.scratch)
             self.scratch.parent.mkdir(parents=True, exist_ok=True)
             self.git.worktree_add(self.scratch, candidate, None)
+
+
+def _last_bytes(path: Path, size: int) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(0, f.seek(0, os.SEEK_END) - size))
+            return f.read()
+    except OSError:
+        return b""
 
 
 def _argv(command: str) -> list[str]:

@@ -208,7 +208,7 @@ def resume(run_id: str | None = None, *, repo: str | os.PathLike[str] | None = N
                 store.interrupt_run(record.id, reason="the orchestrator stopped unexpectedly")
             options = RunOptions.from_json(git.toplevel(), record.options)
             # Workers have their own sessions: a killed orchestrator's may still be running.
-            stop_orphans(naming.run_dir(common, record.id) / "attempts", record.id, options.grace_s)
+            stop_orphans(naming.run_dir(common, record.id), record.id, options.grace_s)
             _reconcile(git, store, record)
             store.set_run_state(record.id, RunState.RUNNING)
             return _supervise(git, store, record.id, report.plan, options,

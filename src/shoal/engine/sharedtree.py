@@ -61,18 +61,34 @@ class SharedBackend(Backend):
         """The shared tree, made and prepared by the first task that starts."""
         if self._shared is None:
             with self.git.lock():
-                sha = self.git.resolve_commit(start_commit, what="start commit")
-                self.clear(self.path)
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self.git.worktree_add(self.path, sha, None)  # a commit, not a branch: detached
+                kept = self._kept()
+                if kept is None:
+                    sha = self.git.resolve_commit(start_commit, what="start commit")
+                    self.clear(self.path)
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                    self.git.worktree_add(self.path, sha, None)  # a commit, not a branch: detached
+                else:
+                    sha = kept
             ws = Workspace(task.id, attempt, self.path, None, sha, self.isolation, self.run_id)
             try:
                 self._shared = self.provision(ws)
             except BaseException:
-                self.git.worktree_remove(self.path)
+                if kept is None:
+                    self.git.worktree_remove(self.path)
                 raise
-            self._last = sha
+            # a kept tree's changes so far belong to tasks of the interrupted run, not to the
+            # task that collects first now
+            self._last = sha if kept is None else self.shared_git(ws).snapshot_tree()
         return self._shared
+
+    def _kept(self) -> str | None:
+        """Isolation none after an interrupted run (resume): the shared tree it left, which holds
+        the only copy of its finished tasks' work until the run's one commit. Its HEAD, or None
+        when there is no such tree (or the mode is directory, whose work is merged per task)."""
+        if self.isolation is not Isolation.NONE:
+            return None
+        wg = self.healthy(self.path)
+        return wg.rev_parse("HEAD") if wg is not None else None
 
     def shared_git(self, ws: Workspace) -> Git:
         wg = self.healthy(self.path)

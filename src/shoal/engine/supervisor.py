@@ -11,11 +11,12 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ..agents import Agent, ErrorKind, ResultStatus, get_agent
+from ..errors import ShoalError
 from ..git import Git
 from ..model import Isolation, Plan, Strategy, TaskId, TaskState
 from ..scheduler import PlanGraph, blocked_by_failure, next_tasks, plan_waves
@@ -113,7 +114,8 @@ class Supervisor:
             setup=self.plan.setup, copy=self.plan.copy, port_base=self.options.port_base,
         )
         self.merges = MergeQueue(ctx.git, self.run_id, ctx.integration_branch,
-                                 verify=self.plan.defaults.verify)
+                                 verify=self.plan.defaults.verify, cancel=self.cancel,
+                                 grace_s=self.options.grace_s)
         self.status = StatusWriter(ctx.run_dir, self.plan, self.store, self.run_id)
         # The user's branches as the run found them: workers may not create, move or delete any.
         self.user_refs = user_branches(ctx.git)
@@ -205,9 +207,18 @@ class Supervisor:
         self.states[task_id] = TaskState.RUNNING
         self.executing[task_id] = spec
         workers.submit(
-            lambda: run_attempt(spec, self.backend, self.cancel),
+            lambda: self._attempt(spec),
             lambda r: self.inbox.put(_AttemptDone(spec, r)),
         )
+
+    def _attempt(self, spec: AttemptSpec) -> AttemptReport:
+        """One attempt, on a worker thread; with the branches as it left them, read there so that
+        checking them costs the supervisor's thread nothing when none moved."""
+        report = run_attempt(spec, self.backend, self.cancel)
+        try:
+            return replace(report, refs=self.ctx.git.list_branches())
+        except ShoalError:
+            return report  # the supervisor reads them itself
 
     def _agent(self, task_id: str) -> Agent:
         name = self.options.agent or self.plan.task(task_id).agent or self.plan.defaults.agent
@@ -233,7 +244,8 @@ class Supervisor:
             return
         if report.cancelled:
             return
-        git_state = self._git_state_changes(report)
+        git_state = (*self._git_state_changes(report),
+                     *(v for v in report.violations if v.kind == GIT_STATE))
         if git_state:
             self._git_state_changed(report, git_state)
         elif report.result.ok and not report.flooded:
@@ -308,6 +320,8 @@ class Supervisor:
             self._discard(report)
         elif outcome.state == "no-changes":
             self._succeeded_without_merge(report, "no changes to merge")
+        elif outcome.state == "cancelled":
+            pass  # the run is being interrupted: the task goes back to pending for `shoal resume`
         else:
             kind = "verify_failed" if outcome.state == "verify-failed" else "merge_failed"
             self._task_failed(task_id, outcome.message, kind,
@@ -324,7 +338,7 @@ class Supervisor:
             c.timeouts[task_id] = c.timeouts.get(task_id, 0) + 1
             retry = c.timeouts[task_id] <= 1
             final = TaskState.BLOCKED
-            reason = f"timed out after {spec.timeout_s:.0f}s" + (
+            reason = f"timed out after {spec.timeout_s:g}s" + (
                 "; retrying once with a 1.5x longer limit" if retry else "; gave up")
         elif result is not None and result.status is ResultStatus.BLOCKED:
             retry, final = False, TaskState.BLOCKED
@@ -398,6 +412,8 @@ class Supervisor:
         attempt: a worker may change neither. Whatever moved while this attempt ran is blamed on
         it (the user's own checkouts excepted; see :func:`user_checkouts`)."""
         git = self.ctx.git
+        if report.refs is not None and self._as_expected(report.refs):
+            return ()
         found: list[Violation] = []
         now = user_branches(git)
         changed = moved_branches(self.user_refs, now)
@@ -420,7 +436,10 @@ class Supervisor:
         foreign = self.merges.put_back()
         if foreign is None and self.merges.undone and report.workspace is not None:
             # the merge queue already put it back: blame this attempt if it made that commit
-            ws_head = Git(report.workspace.path, env=git.env).rev_parse("HEAD")
+            try:
+                ws_head = Git(report.workspace.path, env=git.env).rev_parse("HEAD")
+            except ShoalError:  # its workspace is gone
+                ws_head = None
             foreign = next((c for c in self.merges.undone if ws_head and c and (
                 c == ws_head or git.is_ancestor(c, ws_head))), None)
             if foreign is not None:
@@ -433,6 +452,15 @@ class Supervisor:
                 + " while the worker ran; only shoal's merge queue may move it, and shoal put "
                   "it back"))
         return tuple(found)
+
+    def _as_expected(self, refs: Mapping[str, str]) -> bool:
+        """Whether `refs` show the user's branches as known and the integration branch at a head
+        the merge queue set. False may be a false alarm (a head read before the queue recorded
+        it, or a change since put back): :meth:`_git_state_changes` then looks again."""
+        prefixes = (naming.INTEGRATION_PREFIX, naming.TASK_PREFIX)
+        users = {name: sha for name, sha in refs.items() if not name.startswith(prefixes)}
+        return (users == self.user_refs
+                and refs.get(self.ctx.integration_branch) in self.merges.written)
 
     def _git_state_changed(self, report: AttemptReport, violations: tuple[Violation, ...]) -> None:
         spec, task_id = report.spec, report.task_id

@@ -12,7 +12,7 @@ import signal
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,8 @@ from ..errors import ShoalError
 from ..gitparse import Change
 from ..model import Plan, Task
 from .boundary import MARKER_FILES, Violation, check_changes
-from .workspace import Workspace, WorkspaceBackend
+from .merge import VERIFY_PIDFILE
+from .workspace import GitStateChanged, Workspace, WorkspaceBackend
 
 POLL_S = 0.2  # how often a waiting worker looks at cancel, flood and timeout
 PIDFILE = "worker.pid"  # in the attempt folder while its worker runs
@@ -67,6 +68,7 @@ class AttemptReport:
     exit_code: int | None = None
     duration_s: float = 0.0
     error: str | None = None  # shoal could not run or inspect the attempt
+    refs: Mapping[str, str] | None = None  # every branch -> commit, read when the attempt ended
 
     @property
     def task_id(self) -> str:
@@ -90,6 +92,8 @@ def run_attempt(spec: AttemptSpec, backend: WorkspaceBackend, cancel: threading.
         return _failed(spec, f"cannot prepare the workspace: {exc.message}", started)
     try:
         return _run_in(spec, backend, workspace, cancel, started)
+    except GitStateChanged as exc:  # the worker broke its worktree: a boundary break
+        return replace(_failed(spec, exc.message, started, workspace), violations=exc.violations)
     except ShoalError as exc:
         return _failed(spec, exc.message, started, workspace)
 
@@ -176,14 +180,15 @@ def _write_pidfile(spec: AttemptSpec, child: process.Child) -> Path:
     return path
 
 
-def stop_orphans(attempts_root: Path, run_id: str, grace_s: float = 5.0) -> list[int]:
-    """Stop the workers a killed orchestrator left running: each process group named by a
-    pidfile under `attempts_root` (TERM, `grace_s`, KILL). A group is only signalled while one of
-    its processes still carries ``SHOAL_RUN_ID=<run_id>``, so a reused pid is never hit. Needs
-    ``/proc`` (Linux); elsewhere such workers run on until they end, in workspaces that no new
-    attempt uses. Returns the process groups stopped."""
+def stop_orphans(run_dir: Path, run_id: str, grace_s: float = 5.0) -> list[int]:
+    """Stop the workers (and the verify gate) a killed orchestrator left running: each process
+    group named by a pidfile in the run's folder (TERM, `grace_s`, KILL). A group is only
+    signalled while one of its processes still carries ``SHOAL_RUN_ID=<run_id>``, so a reused
+    pid is never hit. Needs ``/proc`` (Linux); elsewhere they run on until they end, in
+    workspaces that no new attempt uses. Returns the process groups stopped."""
     stopped = []
-    for pidfile in sorted(attempts_root.glob(f"*/*/{PIDFILE}")):
+    pidfiles = [*sorted(run_dir.glob(f"attempts/*/*/{PIDFILE}")), run_dir / VERIFY_PIDFILE]
+    for pidfile in (p for p in pidfiles if p.exists()):
         try:
             pgid = int(json.loads(pidfile.read_text())["pid"])
         except (OSError, ValueError, KeyError, TypeError):

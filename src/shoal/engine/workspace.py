@@ -162,8 +162,8 @@ class Backend:
                 raise GitStateChanged(ws, f"it left a git operation unfinished ({name})")
         branch = wg.current_branch()
         if ws.branch is not None and branch != ws.branch:
-            where = f"branch {branch}" if branch else "a detached HEAD"
-            raise GitStateChanged(ws, f"HEAD is on {where}, not on the task branch {ws.branch}")
+            what = f"HEAD is on branch {branch}" if branch else "it left a detached HEAD"
+            raise GitStateChanged(ws, f"{what}, not on the task branch {ws.branch}")
         head = wg.rev_parse("HEAD")
         if head is None:
             raise GitStateChanged(ws, f"HEAD names no commit: {ws.branch or 'HEAD'} was deleted")
