@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import select
 import signal
 import subprocess
 import threading
@@ -157,6 +158,10 @@ class Child:
         self._proc, self.pid, self.log_path, self.started = proc, proc.pid, log_path, time.time()
         self.argv = tuple(str(a) for a in proc.args)  # type: ignore[union-attr]
         self._start_size, self._lock, self._stopped = start_size, threading.Lock(), False
+        try:
+            self._pidfd: int | None = os.pidfd_open(proc.pid)
+        except (AttributeError, OSError):  # not Linux >= 5.3: Popen's own polling
+            self._pidfd = None
 
     @property
     def returncode(self) -> int | None:
@@ -167,6 +172,10 @@ class Child:
 
     def wait(self, timeout: float | None = None) -> int | None:
         """The returncode, or None if still running after `timeout` seconds."""
+        if timeout is not None and self._pidfd is not None and self._proc.returncode is None:
+            # Popen.wait(timeout) sleep-polls (up to 50 ms late); a pidfd wakes us at the exit.
+            select.select([self._pidfd], [], [], timeout)
+            return self._proc.poll()
         try:
             return self._proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -198,6 +207,9 @@ class Child:
                         time.sleep(0.01)
                 self._proc.wait()
                 self._stopped = True
+                if self._pidfd is not None:
+                    os.close(self._pidfd)
+                    self._pidfd = None
             return self._proc.returncode
 
     def output_size(self) -> int:

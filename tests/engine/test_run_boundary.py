@@ -174,3 +174,15 @@ def test_the_users_own_commits_during_a_run_are_kept(repo: Path, tmp_path: Path)
     result = shoal.run(plan, repo=repo, grace_s=0.5)
     assert result.ok, result.to_json()
     assert git_out(repo, "log", "-1", "--format=%s", "main") == "user: meanwhile"
+
+
+@pytest.mark.usefixtures("worker_identity")
+def test_a_branch_created_outside_shoals_worktrees_is_never_deleted(repo: Path, tmp_path: Path) -> None:
+    """A new branch nobody in a shoal worktree has checked out may be the user's: keep it."""
+    plan = write_plan(tmp_path, [
+        {"id": "auth", "owns": ["src/auth/**"],
+         "run": [f"git -C {repo} branch user-made", "echo a >> src/auth/login.py"]},
+    ])
+    result = shoal.run(plan, repo=repo, grace_s=0.5)
+    assert result.ok, result.to_json()
+    assert "user-made" in _branches(repo)

@@ -12,6 +12,7 @@ here; ``shoal check`` reports them.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -149,6 +150,44 @@ def user_branches(git: Git) -> dict[str, str]:
             if not name.startswith((naming.INTEGRATION_PREFIX, naming.TASK_PREFIX))}
 
 
+UNCHANGED: Mapping[str, str] = {}  # a worker's report: no ref file changed while it ran
+
+
+def refs_stamp(git: Git) -> tuple:  # type: ignore[type-arg]
+    """A cheap fingerprint of every branch ref on disk (loose ref files and their folders, and
+    packed-refs): equal stamps mean no branch was created, moved or deleted in between, so the
+    per-attempt branch check needs no git process. Shoal's own task branches are left out;
+    moving them harms nobody, and they change on every attempt."""
+    common = git.common_dir()
+    heads = common / "refs" / "heads"
+    skip = {naming.TASK_PREFIX.rstrip("/")}
+    stamp: list[tuple[str, int, int]] = []
+    for path in (common / "packed-refs",):
+        try:
+            st = path.stat()
+            stamp.append((str(path), st.st_mtime_ns, st.st_size))
+        except FileNotFoundError:
+            pass
+    pending = [heads]
+    while pending:
+        folder = pending.pop()
+        try:
+            entries = list(os.scandir(folder))
+            st = folder.stat()
+        except FileNotFoundError:
+            continue
+        stamp.append((str(folder), st.st_mtime_ns, 0))
+        for entry in entries:
+            if folder == heads and entry.name in skip:
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                pending.append(Path(entry.path))
+            else:
+                est = entry.stat(follow_symlinks=False)
+                stamp.append((entry.path, est.st_mtime_ns, est.st_size))
+    return tuple(sorted(stamp))
+
+
 def moved_branches(before: Mapping[str, str], after: Mapping[str, str]) -> tuple[Violation, ...]:
     """``git-state`` violations for user branches created, deleted or moved between snapshots."""
     out = []
@@ -171,6 +210,13 @@ def user_checkouts(git: Git) -> set[str]:
     root = os.path.realpath(naming.runs_root(git.common_dir()))
     return {w.branch for w in git.worktree_list()
             if w.branch and not os.path.realpath(w.path).startswith(root + os.sep)}
+
+
+def shoal_checkouts(git: Git) -> set[str]:
+    """Branches checked out in one of shoal's own worktrees (a worker's doing)."""
+    root = os.path.realpath(naming.runs_root(git.common_dir()))
+    return {w.branch for w in git.worktree_list()
+            if w.branch and os.path.realpath(w.path).startswith(root + os.sep)}
 
 
 def restore_branches(git: Git, before: Mapping[str, str], after: Mapping[str, str],

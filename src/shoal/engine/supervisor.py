@@ -25,8 +25,11 @@ from . import naming
 from .boundary import (
     GIT_STATE,
     Violation,
+    UNCHANGED,
     moved_branches,
+    refs_stamp,
     restore_branches,
+    shoal_checkouts,
     revert_paths,
     user_branches,
     user_checkouts,
@@ -119,6 +122,7 @@ class Supervisor:
         self.status = StatusWriter(ctx.run_dir, self.plan, self.store, self.run_id)
         # The user's branches as the run found them: workers may not create, move or delete any.
         self.user_refs = user_branches(ctx.git)
+        self.refs_stamp: tuple | None = None  # type: ignore[type-arg]  # refs last seen as expected
 
     # -- the loop --------------------------------------------------------------------------
     def run(self) -> RunState:
@@ -138,6 +142,14 @@ class Supervisor:
                 except queue.Empty:
                     continue
                 self._handle(message, merger)
+                # Take every report that is already waiting before scheduling again: with many
+                # short tasks, one decision per batch instead of per message.
+                while True:
+                    try:
+                        message = self.inbox.get_nowait()
+                    except queue.Empty:
+                        break
+                    self._handle(message, merger)
         except BaseException:
             self._interrupt(workers, merger)
             raise
@@ -186,7 +198,9 @@ class Supervisor:
         timeout *= TIMEOUT_GROWTH ** self.counters.timeouts.get(task_id, 0)
         attempt_dir = naming.attempt_dir(self.ctx.git.common_dir(), self.run_id, task_id, number)
         attempt_dir.mkdir(parents=True, exist_ok=True)
-        start_commit = self.ctx.git.resolve_commit(self.ctx.integration_branch)
+        # The merge queue set the head before reporting the merges this task waits for; asking
+        # git per task would cost a process on the supervisor's thread.
+        start_commit = self.merges.head or self.ctx.git.resolve_commit(self.ctx.integration_branch)
         spec = AttemptSpec(
             run_id=self.run_id, plan=self.plan, task=task, attempt=number, slot=slot,
             timeout_s=timeout, start_commit=start_commit, prompt=self.ctx.prompts(task_id),
@@ -215,8 +229,11 @@ class Supervisor:
         """One attempt, on a worker thread; with the branches as it left them, read there so that
         checking them costs the supervisor's thread nothing when none moved."""
         report = run_attempt(spec, self.backend, self.cancel)
+        stamp = refs_stamp(self.ctx.git)  # before the refs are read: see _git_state_changes
+        if stamp == self.refs_stamp:
+            return replace(report, refs=UNCHANGED)  # no ref file changed: nothing to ask git
         try:
-            return replace(report, refs=self.ctx.git.list_branches())
+            return replace(report, refs=self.ctx.git.list_branches(), refs_stamp=stamp)
         except ShoalError:
             return report  # the supervisor reads them itself
 
@@ -412,14 +429,23 @@ class Supervisor:
         attempt: a worker may change neither. Whatever moved while this attempt ran is blamed on
         it (the user's own checkouts excepted; see :func:`user_checkouts`)."""
         git = self.ctx.git
+        if report.refs is UNCHANGED:
+            return ()
         if report.refs is not None and self._as_expected(report.refs):
+            # the refs were as expected no earlier than this stamp was taken: until a ref file
+            # changes, later attempts can skip the check
+            self.refs_stamp = report.refs_stamp
             return ()
         found: list[Violation] = []
         now = user_branches(git)
         changed = moved_branches(self.user_refs, now)
         if changed:
             users = user_checkouts(git)
-            theirs = [v for v in changed if v.path.removeprefix("refs/heads/") in users]
+            workers = shoal_checkouts(git)
+            # A new branch that no worker has checked out may be the user's own (`git branch x`
+            # while the run goes on): never delete what cannot be pinned on a worker.
+            theirs = [v for v in changed if (name := v.path.removeprefix("refs/heads/")) in users
+                      or (name not in self.user_refs and name not in workers)]
             ours = [v for v in changed if v not in theirs]
             restore_branches(git, self.user_refs, now,
                              [v.path.removeprefix("refs/heads/") for v in ours])

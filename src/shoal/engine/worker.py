@@ -69,6 +69,7 @@ class AttemptReport:
     duration_s: float = 0.0
     error: str | None = None  # shoal could not run or inspect the attempt
     refs: Mapping[str, str] | None = None  # every branch -> commit, read when the attempt ended
+    refs_stamp: tuple | None = None  # type: ignore[type-arg]  # boundary.refs_stamp before `refs`
 
     @property
     def task_id(self) -> str:
