@@ -38,6 +38,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from docsection import replace_section  # noqa: E402
 
 from shoal.analysis import analyse
 from shoal.model import Defaults, Phase, Plan, RiskTier, Task, TaskId
@@ -239,16 +242,7 @@ def _cores() -> int:
 
 def write_docs(section: str, path: Path = DOCS) -> None:
     """Replace only this benchmark's section, between its markers."""
-    block = f"{START}\n{section}\n{END}"
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    if START in text and END in text and text.index(START) < text.index(END):
-        head, rest = text.split(START, 1)
-        _, tail = rest.split(END, 1)
-        text = head + block + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    replace_section(path, START, END, section)
 
 
 def measure_in_child(n: int, repeat: int, load_repeat: int, seed: int) -> dict[str, Any]:

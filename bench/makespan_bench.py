@@ -23,8 +23,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from shoal.model import Plan, RiskTier, Strategy, Task, TaskId
-from shoal.scheduler import PlanGraph, next_tasks, plan_waves, simulate
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from docsection import replace_section  # noqa: E402
+from shoal.model import Plan, RiskTier, Strategy, Task, TaskId  # noqa: E402
+from shoal.scheduler import PlanGraph, next_tasks, plan_waves, simulate  # noqa: E402
 
 START = "<!-- makespan-bench:start -->"
 END = "<!-- makespan-bench:end -->"
@@ -228,16 +231,7 @@ def report(results: list[Result], timing: dict[str, float], args: argparse.Names
 
 def write_docs(section: str, path: Path = DOCS) -> None:
     """Replace only this benchmark's section, between its markers."""
-    block = f"{START}\n{section}\n{END}"
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    if START in text and END in text and text.index(START) < text.index(END):
-        head, rest = text.split(START, 1)
-        _, tail = rest.split(END, 1)
-        text = head + block + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    replace_section(path, START, END, section)
 
 
 def main(argv: list[str] | None = None) -> int:

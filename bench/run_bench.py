@@ -60,6 +60,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from docsection import replace_section  # noqa: E402
 
 import yaml
 
@@ -716,17 +719,8 @@ def makespan_report(r: MakespanResult) -> str:
 
 # -- docs -------------------------------------------------------------------------------------
 def write_docs(text: str, path: Path = DOCS) -> None:
-    """Replace only the text between this benchmark's markers (other benchmarks own other
-    sections of the file); add the markers at the end when they are missing."""
-    block = f"{START}\n{text.rstrip()}\n{END}"
-    doc = path.read_text() if path.exists() else "# Benchmarks\n"
-    if START in doc and END in doc and doc.index(START) < doc.index(END):
-        before, rest = doc.split(START, 1)
-        after = rest.split(END, 1)[1]
-        doc = before + block + after
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(doc)
+    """Replace only this benchmark's section, between its markers."""
+    replace_section(path, START, END, text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
