@@ -12,7 +12,8 @@ def _command_help(name: str, command: click.Command, parent: click.Context) -> s
     usage = " ".join(command.collect_usage_pieces(ctx))
     lines = [f"## `shoal {name}`", "", "```text", f"shoal {name} {usage}".rstrip(), "```", ""]
     lines += [inspect_help(command), ""]
-    rows = [p.get_help_record(ctx) for p in command.get_params(ctx)]
+    # options only: whether click lists arguments here differs between click versions
+    rows = [p.get_help_record(ctx) for p in command.get_params(ctx) if isinstance(p, click.Option)]
     rows = [r for r in rows if r]
     if rows:
         lines += ["| option | meaning |", "|---|---|"]
