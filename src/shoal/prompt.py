@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-
-import jinja2
-from jinja2.sandbox import SandboxedEnvironment
+from typing import TYPE_CHECKING
 
 from .errors import ShoalError, UnknownTaskError
 from .model import Plan, Task
+
+if TYPE_CHECKING:
+    import jinja2
 
 DEFAULT_TEMPLATE = "worker_prompt.md.j2"
 
@@ -73,6 +74,9 @@ def task_body(plan: Plan, task: Task) -> str:
 
 @lru_cache(maxsize=32)
 def _compile(source: str) -> jinja2.Template:
+    import jinja2  # here, not at the top: `shoal check` and `shoal plan` never render prompts
+    from jinja2.sandbox import SandboxedEnvironment
+
     # Compiling costs ~15 ms (most of a trivial task's overhead when done per task); a compiled
     # template is immutable and safe to render from several threads.
     # Sandboxed: a plan's template is data from the plan author, not code to trust.
@@ -83,6 +87,8 @@ def _compile(source: str) -> jinja2.Template:
 
 
 def _template(plan: Plan) -> jinja2.Template:
+    import jinja2
+
     if plan.prompt_template:
         path = _confined(_plan_root(plan), plan.prompt_template, "prompt template")
         source, name = _read_text(path, "prompt template"), str(path)
@@ -108,6 +114,8 @@ def render_prompt(plan: Plan, task_id: str, parallel: ParallelContext | None = N
             f"the plan has no task {task_id!r}",
             hint="tasks: " + ", ".join(plan.ids[:20]) + (" ..." if len(plan.ids) > 20 else ""),
         ) from None
+    import jinja2
+
     parallel = parallel or ParallelContext()
     template = _template(plan)
     forbidden = tuple(dict.fromkeys(task.forbids + plan.defaults.shared_readonly))

@@ -38,10 +38,13 @@ def print_summary(result: engine.RunResult) -> None:
         counts[key] = counts.get(key, 0) + 1
     click.echo("  " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
     click.echo(f"  files: {result.run_dir}")
+    here = Path.cwd().resolve()
+    repo = Path(run.repo).resolve()
+    where = "" if here == repo or repo in here.parents else f" --repo {repo}"
     if result.ok:
-        click.echo(f"  land it with: shoal merge {run.id}")
+        click.echo(f"  land it with: shoal merge {run.id}{where}")
     elif _value(run.state) == "failed":
-        click.echo(f"  retry the failed tasks with: shoal run --retry-failed {run.id}")
+        click.echo(f"  retry the failed tasks with: shoal run --retry-failed {run.id}{where}")
 
 
 @click.command("status")
