@@ -14,6 +14,7 @@ from shoal.model import TaskState
 from shoal.store import AttemptState, RunState
 
 from .conftest import (
+    alive_with,
     attempts,
     fake_agent,
     py_command,
@@ -22,22 +23,6 @@ from .conftest import (
     user_state,
     write_plan,
 )
-
-
-def _alive_with(marker: str) -> list[int]:
-    """Live (not zombie) processes whose command line holds `marker`."""
-    found = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = Path(entry.path, "cmdline").read_bytes()
-            state = Path(entry.path, "stat").read_bytes().rsplit(b")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if marker.encode() in cmdline and state != b"Z":
-            found.append(int(entry.name))
-    return found
 
 
 needs_proc = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
@@ -72,7 +57,7 @@ def test_hung_worker_times_out_retries_once_longer_then_blocks(repo: Path, tmp_p
     assert "slow" in (result.task("after-slow").reason or "")
     assert result.task("other").state is TaskState.SUCCEEDED
     assert result.state is RunState.FAILED
-    assert _alive_with(marker) == []  # the whole process group was killed and reaped
+    assert alive_with(marker) == []  # the whole process group was killed and reaped
     assert user_state(repo) == before
 
 

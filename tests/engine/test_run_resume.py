@@ -21,6 +21,7 @@ from shoal.model import TaskState
 from shoal.store import RunState, Store, default_db_path
 
 from .conftest import (
+    alive_with,
     attempts,
     fake_agent,
     git_out,
@@ -60,21 +61,6 @@ def _plan(tmp_path: Path, *, dawdle_s: float = 1.0, **top: object) -> Path:
 
 def _marker(tmp_path: Path) -> str:
     return f"shoal-test-marker-{abs(hash(str(tmp_path)))}"
-
-
-def _alive_with(marker: str) -> list[int]:
-    found = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = Path(entry.path, "cmdline").read_bytes()
-            state = Path(entry.path, "stat").read_bytes().rsplit(b")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if marker.encode() in cmdline and state != b"Z":
-            found.append(int(entry.name))
-    return found
 
 
 def _start_cli(tmp_path: Path, *args: object, name: str = "orchestrator") -> subprocess.Popen[bytes]:
@@ -150,7 +136,7 @@ def test_kill_9_while_workers_run_then_resume(repo: Path, tmp_path: Path, isolat
     time.sleep(0.3)  # the workers are up
     _kill(proc)
     marker = _marker(tmp_path)
-    assert _alive_with(marker)  # orphaned: their own sessions outlive the orchestrator
+    assert alive_with(marker)  # orphaned: their own sessions outlive the orchestrator
     (tmp_path / "slow").unlink()
     merged = _merged_before(repo, run_id)
     assert merged == {}
@@ -159,7 +145,7 @@ def test_kill_9_while_workers_run_then_resume(repo: Path, tmp_path: Path, isolat
 
     assert result.run_id == run_id
     _assert_finished_exactly_once(repo, tmp_path, result, merged)
-    assert _alive_with(marker) == []  # resume stopped the orphans
+    assert alive_with(marker) == []  # resume stopped the orphans
     assert result.task("a").attempts == 2  # interrupted attempt + the fresh one
     assert show(repo, result.integration_branch, "a.txt") == "a\n"
     assert user_state(repo) == before
@@ -194,7 +180,7 @@ def test_kill_9_while_a_verify_gate_runs_then_resume(repo: Path, tmp_path: Path)
     run_id = _wait_for(repo, lambda s, r: bool(_kinds(s, r, "merge_started")), proc)
     time.sleep(0.5)  # inside the gate
     _kill(proc)
-    assert _alive_with(marker)  # the gate outlives the orchestrator
+    assert alive_with(marker)  # the gate outlives the orchestrator
     merged = _merged_before(repo, run_id)
     assert merged == {}
     (tmp_path / "slow").unlink()
@@ -202,7 +188,7 @@ def test_kill_9_while_a_verify_gate_runs_then_resume(repo: Path, tmp_path: Path)
     result = shoal.resume(repo=repo)
 
     _assert_finished_exactly_once(repo, tmp_path, result, merged)
-    assert _alive_with(marker) == []
+    assert alive_with(marker) == []
 
 
 def test_ctrl_c_while_a_verify_gate_runs_stops_it_at_once(repo: Path, tmp_path: Path) -> None:
@@ -215,7 +201,7 @@ def test_ctrl_c_while_a_verify_gate_runs_stops_it_at_once(repo: Path, tmp_path: 
     started = time.monotonic()
     assert proc.wait(30) == 130
     assert time.monotonic() - started < 10  # not the gate's 60 s
-    assert _alive_with(marker) == []
+    assert alive_with(marker) == []
     state = shoal.engine.load_result(repo=repo)
     assert state.state is RunState.INTERRUPTED
     assert not any(t.state is TaskState.FAILED for t in state.tasks)
@@ -276,7 +262,7 @@ def test_ctrl_c_interrupts_cleanly_and_resume_finishes(repo: Path, tmp_path: Pat
     assert proc.wait(30) == 130, (tmp_path / "orchestrator.log").read_text()
     log = (tmp_path / "orchestrator.log").read_text()
     assert "interrupted" in log and "Traceback" not in log
-    assert _alive_with(_marker(tmp_path)) == []  # every worker was stopped
+    assert alive_with(_marker(tmp_path)) == []  # every worker was stopped
     state = shoal.engine.load_result(repo=repo)
     assert state.run_id == run_id and state.state is RunState.INTERRUPTED
     assert all(t.state is TaskState.PENDING for t in state.tasks)
