@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from enum import Enum
 from collections.abc import Mapping
 from typing import Any, NewType
@@ -69,7 +70,7 @@ class TaskState(str, Enum):
 
     @property
     def terminal(self) -> bool:
-        return self not in (TaskState.PENDING, TaskState.RUNNING)
+        return self is not TaskState.PENDING and self is not TaskState.RUNNING
 
 
 class PlanFormat(str, Enum):
@@ -208,10 +209,12 @@ class Plan:
     root: str | None = None  # folder that relative prompt_file/template paths are taken from
 
     def task(self, task_id: str) -> Task:
-        for t in self.tasks:
-            if t.id == task_id:
-                return t
-        raise KeyError(task_id)
+        return self._by_id[task_id]
+
+    @cached_property
+    def _by_id(self) -> Mapping[str, Task]:
+        # the supervisor and status files look tasks up per event: keep it O(1)
+        return {t.id: t for t in self.tasks}
 
     @property
     def ids(self) -> tuple[TaskId, ...]:

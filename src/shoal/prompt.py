@@ -30,6 +30,7 @@ class ParallelContext:
     conflict_risk: str = "low"  # low | medium (read/write hazard) | high (serialised overlap)
 
 
+@lru_cache(maxsize=1)
 def default_template_text() -> str:
     return resources.files("shoal.templates").joinpath(DEFAULT_TEMPLATE).read_text("utf-8")
 
@@ -73,16 +74,16 @@ def task_body(plan: Plan, task: Task) -> str:
 
 
 @lru_cache(maxsize=32)
-def _compile(source: str) -> jinja2.Template:
+def _compile(source: str, trusted: bool = False) -> jinja2.Template:
     import jinja2  # here, not at the top: `shoal check` and `shoal plan` never render prompts
     from jinja2.sandbox import SandboxedEnvironment
 
     # Compiling costs ~15 ms (most of a trivial task's overhead when done per task); a compiled
     # template is immutable and safe to render from several threads.
-    # Sandboxed: a plan's template is data from the plan author, not code to trust.
-    env = SandboxedEnvironment(
-        undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
-    )
+    # Sandboxed: a plan's template is data from the plan author, not code to trust. shoal's own
+    # template is trusted, and rendering it unsandboxed takes a third of the time.
+    kind = jinja2.Environment if trusted else SandboxedEnvironment
+    env = kind(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
     return env.from_string(source)
 
 
@@ -91,11 +92,11 @@ def _template(plan: Plan) -> jinja2.Template:
 
     if plan.prompt_template:
         path = _confined(_plan_root(plan), plan.prompt_template, "prompt template")
-        source, name = _read_text(path, "prompt template"), str(path)
+        source, name, trusted = _read_text(path, "prompt template"), str(path), False
     else:
-        source, name = default_template_text(), DEFAULT_TEMPLATE
+        source, name, trusted = default_template_text(), DEFAULT_TEMPLATE, True
     try:
-        return _compile(source)
+        return _compile(source, trusted)
     except jinja2.TemplateSyntaxError as exc:
         raise PromptError(
             f"template syntax error: {exc.message}",

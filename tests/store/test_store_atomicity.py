@@ -76,6 +76,61 @@ def test_failing_event_rolls_back_the_whole_change(store: Store, db_path: Path, 
     check_log_matches_tables(store, run.id)
 
 
+@pytest.mark.parametrize("name", sorted(OPERATIONS))
+def test_failing_write_inside_a_batch_rolls_back_only_itself(store: Store, db_path: Path, name) -> None:
+    run = store.create_run(repo="/r", task_ids=["a", "b", "c"])
+    store.start_attempt(run.id, "a")
+    store.start_attempt(run.id, "c")
+    store.finish_attempt(run.id, "c", 1, AttemptState.SUCCEEDED)
+    call, kind = OPERATIONS[name]
+    with store.batch():
+        store.append_event(run.id, "before_failure")
+    with_before = dump_tables(db_path)
+    store._conn.execute(
+        f"CREATE TEMP TRIGGER crash BEFORE INSERT ON main.events WHEN NEW.kind = '{kind}'"
+        " BEGIN SELECT RAISE(ABORT, 'simulated crash'); END"
+    )
+    with store.batch():
+        store.append_event(run.id, "kept_1")
+        with pytest.raises(StoreError, match="simulated crash"):
+            call(store, run.id)
+        store.append_event(run.id, "kept_2")
+        assert store._conn.in_transaction  # one transaction for the whole batch
+    assert not store._conn.in_transaction
+    store._conn.execute("DROP TRIGGER temp.crash")
+    kinds = [str(e.kind) for e in store.events(run.id)]
+    assert kinds[-2:] == ["kept_1", "kept_2"]
+    # apart from the two events the batch kept, the failed call left nothing behind
+    after = dump_tables(db_path)
+    assert {k: v for k, v in after.items() if k != "events"} == \
+        {k: v for k, v in with_before.items() if k != "events"}
+    check_log_matches_tables(store, run.id)
+
+
+def test_batch_commits_what_succeeded_when_its_block_raises(store: Store, db_path: Path) -> None:
+    run = store.create_run(repo="/r", task_ids=["a", "b"])
+    with pytest.raises(KeyError):
+        with store.batch():
+            store.start_attempt(run.id, "a")
+            with store.batch():  # nested: joins the outer one
+                store.start_attempt(run.id, "b")
+            raise KeyError("the caller failed after two writes")
+    assert not store._conn.in_transaction
+    with Store.open(db_path, create=False) as other:  # another connection sees both
+        assert {t.task_id: t.state for t in other.tasks(run.id)} == {"a": "running", "b": "running"}
+    check_log_matches_tables(store, run.id)
+
+
+def test_batch_is_invisible_to_other_connections_until_it_ends(store: Store, db_path: Path) -> None:
+    run = store.create_run(repo="/r", task_ids=["a"])
+    with Store.open(db_path, create=False) as other:
+        with store.batch():
+            store.start_attempt(run.id, "a")
+            assert store.task(run.id, "a").state == "running"  # its own writes, seen at once
+            assert other.task(run.id, "a").state == "pending"
+        assert other.task(run.id, "a").state == "running"
+
+
 WRITER = r"""
 import sys
 from shoal.model import TaskState

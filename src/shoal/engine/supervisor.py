@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from .. import process
 from ..agents import Agent, ErrorKind, ResultStatus, get_agent
 from ..errors import ShoalError
 from ..git import Git
@@ -103,6 +104,9 @@ class Supervisor:
         self.inbox: queue.Queue[_AttemptDone | _MergeDone] = queue.Queue()
         self.cancel = threading.Event()
         self.states: dict[str, TaskState] = {}
+        self.succeeded: set[str] = set()
+        self.finished: set[str] = set()  # terminal states
+        self.unreachable_stale = True  # a task ended without succeeding: look for tasks to skip
         self.executing: dict[str, AttemptSpec] = {}
         self.merging: set[str] = set()
         self.free_slots: list[int] = list(range(self.slots))
@@ -112,6 +116,9 @@ class Supervisor:
         self.sequential = False
         self.last_seq = 0
         self.agents: dict[str, Agent] = {}
+        self.base_env = process.clean_env()  # the run's environment, as it was at its start
+        # jobs to submit once the pass's store batch has committed
+        self.deferred: list[tuple[Executor, Callable[[], Any], Callable[[Any], None]]] = []
         self.backend: WorkspaceBackend = backend_for(
             self.isolation, ctx.git, self.run_id,
             setup=self.plan.setup, copy=self.plan.copy, port_base=self.options.port_base,
@@ -129,37 +136,54 @@ class Supervisor:
         self._load_state()
         workers = self.ctx.executor_factory(self.slots)
         merger = self.ctx.executor_factory(1)
+        messages: list[_AttemptDone | _MergeDone] = []
         try:
             while True:
-                if not self.stopping:
-                    self._start_ready(workers)
-                self._skip_unreachable()
+                # One transaction per pass: every report that is waiting, then the next starts.
+                # With many short tasks that is one commit per batch instead of three per task.
+                with self.store.batch():
+                    for message in messages:
+                        self._handle(message, merger)
+                    if not self.stopping:
+                        self._start_ready(workers)
+                    self._skip_unreachable()
+                self._submit_deferred()  # only what the store now holds may start
                 self._publish()
                 if not self.executing and not self.merging:
                     break
-                try:
-                    message = self.inbox.get(timeout=0.5)
-                except queue.Empty:
-                    continue
-                self._handle(message, merger)
-                # Take every report that is already waiting before scheduling again: with many
-                # short tasks, one decision per batch instead of per message.
-                while True:
-                    try:
-                        message = self.inbox.get_nowait()
-                    except queue.Empty:
-                        break
-                    self._handle(message, merger)
+                messages = self._wait_for_messages()
         except BaseException:
+            self.deferred.clear()
             self._interrupt(workers, merger)
             raise
         workers.shutdown(wait=True)
         merger.shutdown(wait=True)
         return self._finish()
 
+    def _wait_for_messages(self) -> list[_AttemptDone | _MergeDone]:
+        """Every report already waiting, after waiting up to half a second for the first."""
+        try:
+            messages = [self.inbox.get(timeout=0.5)]
+        except queue.Empty:
+            return []
+        while True:
+            try:
+                messages.append(self.inbox.get_nowait())
+            except queue.Empty:
+                return messages
+
+    def _later(self, executor: Executor, job: Callable[[], Any],
+               on_done: Callable[[Any], None]) -> None:
+        self.deferred.append((executor, job, on_done))
+
+    def _submit_deferred(self) -> None:
+        jobs, self.deferred = self.deferred, []
+        for executor, job, on_done in jobs:
+            executor.submit(job, on_done)
+
     def _load_state(self) -> None:
         for record in self.store.tasks(self.run_id):
-            self.states[record.task_id] = TaskState(record.state)
+            self._set_state(record.task_id, TaskState(record.state))
         for attempt in self.store.attempts(self.run_id):
             c = self.counters
             c.attempts[attempt.task_id] = max(c.attempts.get(attempt.task_id, 0), attempt.number)
@@ -170,13 +194,22 @@ class Supervisor:
             elif attempt.state in (AttemptState.FAILED.value, AttemptState.CRASHED.value):
                 c.failures[attempt.task_id] = c.failures.get(attempt.task_id, 0) + 1
 
-    def _ids(self, *states: TaskState) -> set[str]:
-        return {t for t, s in self.states.items() if s in states}
+    def _set_state(self, task_id: str, state: TaskState) -> None:
+        # The scheduler asks for these sets every pass: kept up to date here, not rebuilt.
+        self.states[task_id] = state
+        if state is TaskState.SUCCEEDED:
+            self.succeeded.add(task_id)
+        else:
+            self.succeeded.discard(task_id)
+        if state.terminal:
+            self.finished.add(task_id)
+            self.unreachable_stale = self.unreachable_stale or state is not TaskState.SUCCEEDED
+        else:
+            self.finished.discard(task_id)
 
     def _start_ready(self, workers: Executor) -> None:
         busy = set(self.executing) | self.merging
-        succeeded = self._ids(TaskState.SUCCEEDED)
-        finished = {t for t, s in self.states.items() if s.terminal}
+        succeeded, finished = self.succeeded, self.finished
         slots = 1 if self.sequential else self.slots
         # A task waiting for its merge holds no slot but still counts for conflicts: whatever
         # conflicts with it must start from its merged result.
@@ -208,6 +241,7 @@ class Supervisor:
             attempt_dir=attempt_dir, log_path=attempt_dir / "output.log",
             env={"SHOAL_RUN_ID": self.run_id,
                  "SHOAL_PORT_BASE": str(naming.ports_for(self.options.port_base, slot))},
+            base_env=self.base_env,
             grace_s=self.options.grace_s, max_output_bytes=self.options.max_output_bytes,
             parallel_phase=self.plan.phase(task.phase).parallel,
         )
@@ -218,12 +252,10 @@ class Supervisor:
         )
         assert recorded == number, (recorded, number)
         self.counters.attempts[task_id] = number
-        self.states[task_id] = TaskState.RUNNING
+        self._set_state(task_id, TaskState.RUNNING)
         self.executing[task_id] = spec
-        workers.submit(
-            lambda: self._attempt(spec),
-            lambda r: self.inbox.put(_AttemptDone(spec, r)),
-        )
+        self._later(workers, lambda: self._attempt(spec),
+                    lambda r: self.inbox.put(_AttemptDone(spec, r)))
 
     def _attempt(self, spec: AttemptSpec) -> AttemptReport:
         """One attempt, on a worker thread; with the branches as it left them, read there so that
@@ -315,8 +347,8 @@ class Supervisor:
         self.merging.add(task_id)
         self.store.append_event(self.run_id, "merge_started", task_id=task_id, data={"head": head})
         task = spec.task
-        merger.submit(lambda: self.merges.merge(task, head),
-                      lambda o: self.inbox.put(_MergeDone(task_id, o, report)))
+        self._later(merger, lambda: self.merges.merge(task, head),
+                    lambda o: self.inbox.put(_MergeDone(task_id, o, report)))
 
     def _succeeded_without_merge(self, report: AttemptReport, reason: str) -> None:
         self.store.set_task_state(self.run_id, report.task_id, TaskState.SUCCEEDED, reason=reason)
@@ -375,7 +407,7 @@ class Supervisor:
             task_state=TaskState.PENDING if retry else final, reason=reason,
         )
         if retry:
-            self.states[task_id] = TaskState.PENDING
+            self._set_state(task_id, TaskState.PENDING)
         else:
             self._terminal(task_id, final)
 
@@ -385,7 +417,7 @@ class Supervisor:
         self._terminal(task_id, TaskState.FAILED)
 
     def _terminal(self, task_id: str, state: TaskState) -> None:
-        self.states[task_id] = state
+        self._set_state(task_id, state)
         if state is not TaskState.SUCCEEDED and self.options.fail_fast and not self.stopping:
             self.stopping = True
             self.store.append_event(self.run_id, "fail_fast", task_id=task_id,
@@ -407,13 +439,15 @@ class Supervisor:
             )
 
     def _skip_unreachable(self) -> None:
-        succeeded = self._ids(TaskState.SUCCEEDED)
-        finished = {t for t, s in self.states.items() if s.terminal}
-        for task_id, blocked in blocked_by_failure(self.graph, succeeded=succeeded, finished=finished).items():
+        if not self.unreachable_stale:  # nothing ended without succeeding since the last look
+            return
+        self.unreachable_stale = False
+        blocked_tasks = blocked_by_failure(self.graph, succeeded=self.succeeded, finished=self.finished)
+        for task_id, blocked in blocked_tasks.items():
             if task_id in self.executing or task_id in self.merging:
                 continue
             self.store.set_task_state(self.run_id, task_id, TaskState.SKIPPED, reason=blocked.reason)
-            self.states[task_id] = TaskState.SKIPPED
+            self._set_state(task_id, TaskState.SKIPPED)
 
     def _release(self, report: AttemptReport) -> None:
         """An attempt that will not merge gives its workspace back. A worktree of its own stays
@@ -527,7 +561,7 @@ class Supervisor:
                 if not state.terminal:
                     self.store.set_task_state(self.run_id, task_id, TaskState.CANCELLED,
                                               reason="not started: --fail-fast after a failure")
-                    self.states[task_id] = TaskState.CANCELLED
+                    self._set_state(task_id, TaskState.CANCELLED)
         if self.isolation is Isolation.NONE:
             commit = self.backend.commit_shared(self.run_id)
             if commit:

@@ -46,6 +46,8 @@ class AttemptSpec:
     attempt_dir: Path
     log_path: Path
     env: Mapping[str, str] = field(default_factory=dict)
+    # the cleaned environment of the run, computed once (cleaning os.environ costs per task)
+    base_env: Mapping[str, str] | None = None
     grace_s: float = 5.0
     max_output_bytes: int = 1 << 30
     parallel_phase: bool = True
@@ -121,7 +123,8 @@ def _run_in(
         return AttemptReport(spec, AgentResult.setup_failed(exc), workspace, error=exc.message,
                              duration_s=time.monotonic() - started)
     invocation.write_files()
-    env = process.clean_env({**spec.env, **invocation.env})
+    overlay = {**spec.env, **invocation.env}
+    env = process.clean_env(overlay) if spec.base_env is None else {**spec.base_env, **overlay}
     try:
         child = process.spawn(invocation.argv, cwd=workspace.path, env=env, log_path=spec.log_path)
     except process.ExecutableNotFound as exc:

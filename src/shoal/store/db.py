@@ -47,6 +47,7 @@ class Database:
         self._path = path
         self._clock = clock
         self._lock = threading.RLock()
+        self._batch_depth = 0  # > 0 while batch() holds one transaction open
 
     @classmethod
     def open(cls, path: Path | str, *, create: bool = True, clock: Clock = time.time) -> Self:
@@ -99,8 +100,14 @@ class Database:
 
     @contextmanager
     def _tx(self, what: str) -> Iterator[sqlite3.Connection]:
-        """One write transaction; any exception rolls back everything done inside it."""
+        """One write transaction; any exception rolls back everything done inside it.
+
+        Inside :meth:`batch` it is a savepoint of the batch's transaction instead: still all
+        or nothing, but committed with the batch."""
         with self._lock:
+            if self._batch_depth:
+                yield from self._savepoint(what)
+                return
             if self._conn.in_transaction:
                 raise RuntimeError("cannot write inside snapshot() or another transaction")
             try:
@@ -116,6 +123,54 @@ class Database:
                 if isinstance(exc, sqlite3.Error):
                     raise self._error(what, exc) from exc
                 raise
+
+    def _savepoint(self, what: str) -> Iterator[sqlite3.Connection]:
+        try:
+            self._conn.execute("SAVEPOINT write")
+            yield self._conn
+            self._conn.execute("RELEASE write")
+        except BaseException as exc:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK TO write")
+                self._conn.execute("RELEASE write")
+            if isinstance(exc, sqlite3.Error):
+                raise self._error(what, exc) from exc
+            raise
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Make the writes inside one transaction: one commit instead of one per write.
+
+        Each write stays all or nothing (a savepoint); the batch commits when the block ends,
+        also when it ends by an exception (the writes that succeeded are kept). Other threads'
+        writes wait for the batch. Callers must not act on a write outside this process
+        (start a worker, tell a user) before the batch has ended: a crash loses the batch.
+        """
+        with self._lock:
+            if self._batch_depth:
+                self._batch_depth += 1
+                try:
+                    yield
+                finally:
+                    self._batch_depth -= 1
+                return
+            if self._conn.in_transaction:
+                raise RuntimeError("cannot batch inside snapshot() or another transaction")
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise self._error("start a batch of writes", exc) from exc
+            self._batch_depth = 1
+            try:
+                yield
+            finally:
+                self._batch_depth = 0
+                if self._conn.in_transaction:
+                    try:
+                        self._conn.execute("COMMIT")
+                    except sqlite3.Error as exc:
+                        self._conn.execute("ROLLBACK")
+                        raise self._error("commit a batch of writes", exc) from exc
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
