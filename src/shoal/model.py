@@ -156,6 +156,8 @@ class Defaults:
     isolation: Isolation = Isolation.WORKTREE
     verify: tuple[str, ...] = ()  # quality gates on the merged result
     shared_readonly: tuple[str, ...] = ()  # read-only while a parallel phase runs
+    idle_timeout: float | None = None  # seconds without output before a worker is stopped
+    budget_usd: float | None = None  # start nothing new once the run's cost reaches this
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ its own process group, so that a timeout or a stop reaches grandchildren too."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -137,15 +138,18 @@ def run(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None = None,
     return done
 
 
-def spawn(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None = None,
-          log_path: Path) -> Child:
+def spawn(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str] | Mapping[bytes, bytes] | None = None,
+          log_path: Path, stdin_path: Path | None = None) -> Child:
     """Start a long-running worker in its own process group, stdout and stderr appended straight
-    to `log_path` by the child itself (no pipe for shoal to drain)."""
+    to `log_path` by the child itself (no pipe for shoal to drain). Its stdin is the file at
+    `stdin_path` (a file, not a pipe: any size, nothing to feed, no deadlock), else closed."""
     argv, cwd = _checked(argv, cwd)
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "ab") as log:  # the child keeps its own copy of the descriptor
+    with contextlib.ExitStack() as files:  # the child keeps its own copies of the descriptors
+        log = files.enter_context(open(log_path, "ab"))
+        stdin = files.enter_context(open(stdin_path, "rb")) if stdin_path else subprocess.DEVNULL
         start_size = log.tell()
-        proc = _popen(argv, cwd, env, subprocess.DEVNULL, log, subprocess.STDOUT)
+        proc = _popen(argv, cwd, env, stdin, log, subprocess.STDOUT)
     return Child(proc, log_path, start_size)
 
 
@@ -162,6 +166,11 @@ class Child:
             self._pidfd: int | None = os.pidfd_open(proc.pid)
         except (AttributeError, OSError):  # not Linux >= 5.3: Popen's own polling
             self._pidfd = None
+
+    @property
+    def start_size(self) -> int:
+        """The log's size when this worker started (its output comes after)."""
+        return self._start_size
 
     @property
     def returncode(self) -> int | None:

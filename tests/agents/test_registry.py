@@ -36,7 +36,7 @@ def test_unknown_agent_suggests_a_close_name():
     assert isinstance(error, ShoalError) and error.exit_code is ExitCode.USAGE
     assert error.message == "unknown agent 'scrpit'"
     assert "did you mean 'script'?" in error.hint
-    assert "known agents: command, script" in error.hint
+    assert "known agents: aider, claude, codex, command, gemini, opencode, script" in error.hint
 
 
 def test_unknown_agent_without_close_match_lists_known():

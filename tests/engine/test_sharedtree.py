@@ -44,7 +44,8 @@ def test_none_isolation_shares_one_tree_and_commits_once(git: Git, repo: Path) -
     # b's path is b's business; the stray goes to whoever collects first
     assert got_a.head is None and not got_a.committed_leftovers
     assert sorted(c.path for c in got_a.changes) == ["src/auth/login.py", "stray.txt"]
-    assert backend.collect(ws_b, b).changes == ()  # nothing new since a's collect
+    # b's own change, made before a's snapshot, is held for b rather than lost
+    assert [c.path for c in backend.collect(ws_b, b).changes] == ["docs/guide.md"]
     commit = backend.commit_shared(RUN)
     assert commit is not None and git.is_ancestor(start, commit)
     assert sorted(c.path for c in git.changed_paths(start, commit)) == [
@@ -104,3 +105,17 @@ def test_none_isolation_can_skip_change_tracking(git: Git) -> None:
     (ws.path / "anything.txt").write_text("x")
     assert backend.collect(ws, task()).changes == ()
     assert backend.commit_shared() is not None
+
+
+def test_none_isolation_drops_what_a_failed_task_left_held(git: Git, repo: Path) -> None:
+    backend = backend_for(Isolation.NONE, git, RUN)
+    a, b, c = (task("a", owns=("src/auth/**",)), task("b", owns=("docs/**",)),
+               task("c", owns=("src/billing/**",)))
+    start = git.resolve_commit("main")
+    ws_a, ws_b = backend.create(a, 1, start), backend.create(b, 1, start)
+    (ws_a.path / "docs/guide.md").write_text("b's work, b still running\n")
+    assert backend.collect(ws_a, a).changes == ()  # held for b
+    backend.discard(ws_b)  # b failed: its held change is not pinned on anyone else
+    ws_c = backend.create(c, 1, start)
+    (ws_c.path / "src/billing/pay.py").write_text("c\n")
+    assert [ch.path for ch in backend.collect(ws_c, c).changes] == ["src/billing/pay.py"]

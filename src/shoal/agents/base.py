@@ -53,6 +53,13 @@ class BaseAgent:
     name: ClassVar[str] = ""
     install_hint: ClassVar[str | None] = None
     rate_limit: ClassVar[re.Pattern[str] | None] = None
+    # For `shoal doctor`: the program an adapter runs (None: nothing to check), how to ask it
+    # for its version and its help, and the flags the adapter always passes, which that help
+    # must list for the installed version to work with shoal.
+    executable: ClassVar[str | None] = None
+    version_args: ClassVar[tuple[str, ...]] = ("--version",)
+    help_args: ClassVar[tuple[str, ...]] = ("--help",)
+    required_flags: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, settings: Mapping[str, Any] | None = None) -> None:
         self.settings: Mapping[str, Any] = dict(settings or {})
@@ -67,6 +74,15 @@ class BaseAgent:
     def structured(self, outcome: ProcessOutcome) -> StructuredResult | None:
         """The CLI's own result, read from its output; None when it prints none."""
         return None
+
+    def final_output_seen(self, tail: bytes) -> bool:
+        """Whether ``tail`` (the end of the worker's log) holds the CLI's final result event.
+
+        The engine's idle watchdog ends a worker that is still alive some time after this
+        turns true (headless CLIs are known to hang after printing their result). Default:
+        False, the CLI prints nothing that says it has finished.
+        """
+        return False
 
     def interpret(self, outcome: ProcessOutcome) -> AgentResult:
         return decide(

@@ -20,8 +20,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("run", "run_command"),
     "resume": ("run", "resume_command"),
     "status": ("status", "status_command"),
+    "audit": ("audit", "audit_command"),
     "merge": ("land", "merge_command"),
     "cleanup": ("land", "cleanup_command"),
+    "doctor": ("doctor", "doctor_command"),
 }
 
 

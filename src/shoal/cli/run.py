@@ -8,7 +8,7 @@ import click
 
 from .. import api, engine
 from ..errors import ExitCode
-from ..model import Isolation, Strategy
+from ..model import Isolation, Strategy, parse_duration
 from .output import FORMAT_OPTION, emit_json
 from .progress import PROGRESS_OPTION, progress_observer
 from .status import print_summary
@@ -35,14 +35,24 @@ REPO_OPTION = click.option(
 @click.option("--on-violation", type=click.Choice(["fail", "revert", "warn"]), default="fail",
               show_default=True, help="A task that changed paths it does not own: fail it, "
               "drop those paths and merge the rest, or merge and report.")
+@click.option("--idle-timeout", callback=lambda ctx, param, value: _duration(value, param),
+              metavar="DURATION", help="Stop a worker that prints nothing for this long, e.g. "
+              "10m (default: the plan's defaults.idle_timeout, else no limit).")
+@click.option("--budget-usd", type=click.FloatRange(min=0, min_open=True),
+              help="Start nothing new once the agents' reported cost reaches this many dollars "
+              "(default: the plan's defaults.budget_usd).")
+@click.option("--no-track-changes", "track_changes", is_flag=True, flag_value=False, default=True,
+              help="Isolation none: skip the snapshot after each task (faster for many small "
+              "tasks, but changes are no longer checked against each task's owned paths).")
 @click.option("--retry-failed", "retry_run", is_flag=False, flag_value="latest", default=None,
               metavar="[RUN]", help="Run again the failed, blocked and skipped tasks of a finished run.")
 @PROGRESS_OPTION
 @FORMAT_OPTION
 def run_command(plan: Path | None, repo: Path | None, base: str, max_parallel: int | None,
                 strategy: str, isolation: str | None, agent: str | None, agent_command: str | None,
-                fail_fast: bool, on_violation: str, retry_run: str | None, progress: str,
-                fmt: str) -> int:
+                fail_fast: bool, on_violation: str, idle_timeout: float | None,
+                budget_usd: float | None, track_changes: bool, retry_run: str | None,
+                progress: str, fmt: str) -> int:
     """Run PLAN on the repository: each task in its own worktree, merged one at a time into
     the integration branch `shoal/<run-id>`. Your working tree, index and branches are never
     changed; `shoal merge` lands the result when you ask.
@@ -69,9 +79,22 @@ def run_command(plan: Path | None, repo: Path | None, base: str, max_parallel: i
             result = engine.run(
                 plan, repo=repo, base=base, max_parallel=max_parallel, strategy=strategy,
                 isolation=isolation, agent=agent, fail_fast=fail_fast, on_violation=on_violation,
-                agent_settings=settings, observer=observer,
+                agent_settings=settings, observer=observer, idle_timeout=idle_timeout,
+                budget_usd=budget_usd, track_changes=track_changes,
             )
     return _report(result, fmt)
+
+
+def _duration(value: str | None, param: click.Parameter) -> float | None:
+    if value is None:
+        return None
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param=param) from None
+    if seconds <= 0:
+        raise click.BadParameter(f"must be more than zero, got {value!r}", param=param)
+    return seconds
 
 
 def _report(result: engine.RunResult, fmt: str) -> int:

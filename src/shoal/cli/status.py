@@ -1,15 +1,20 @@
-"""`shoal status`: where a run stands."""
+"""`shoal status`: where a run stands, its metrics, and (``--branches``) the commits on each
+task's branch."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .. import engine
 from ..errors import ExitCode
-from ..model import TaskState
+from ..model import TaskState, format_duration
 from .output import FORMAT_OPTION, emit_json
+
+if TYPE_CHECKING:
+    from ..observe import BranchState, RunMetrics
 
 _COLOUR = {"succeeded": "green", "failed": "red", "blocked": "red", "skipped": "yellow",
            "cancelled": "yellow", "running": "cyan"}
@@ -19,14 +24,18 @@ def _value(state: object) -> str:
     return str(getattr(state, "value", state))
 
 
-def print_summary(result: engine.RunResult) -> None:
+def print_summary(result: engine.RunResult, metrics: RunMetrics | None = None) -> None:
     run = result.run
+    usage = {t.task_id: t for t in metrics.tasks} if metrics else {}
     click.echo("")
     click.echo(f"run {run.id}: {_value(run.state)}   integration branch: {result.integration_branch}")
     for t in result.tasks:
         state = click.style(f"{_value(t.state):<10}", fg=_COLOUR.get(_value(t.state)))
         took = f"{t.duration_s:.1f}s" if t.duration_s is not None else ""
         line = f"  {t.task_id:<24} {state} attempts {t.attempts}  {took}"
+        if t.task_id in usage:
+            line += _usage(usage[t.task_id].cost_usd, usage[t.task_id].tokens_in,
+                           usage[t.task_id].tokens_out)
         if t.reason and TaskState(t.state) is not TaskState.SUCCEEDED:
             line += f"\n      {t.reason}"
         if t.violations:
@@ -37,6 +46,8 @@ def print_summary(result: engine.RunResult) -> None:
         key = _value(t.state)
         counts[key] = counts.get(key, 0) + 1
     click.echo("  " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    if metrics is not None:
+        click.echo("  " + metrics_line(metrics))
     click.echo(f"  files: {result.run_dir}")
     here = Path.cwd().resolve()
     repo = Path(run.repo).resolve()
@@ -51,13 +62,79 @@ def print_summary(result: engine.RunResult) -> None:
 @click.argument("run_id", required=False)
 @click.option("--repo", type=click.Path(file_okay=False, path_type=Path),
               help="The repository (default: the one containing the current folder).")
+@click.option("--branches", is_flag=True,
+              help="Also show the commits on each task's branch beyond the commit it started "
+              "from (for agents that commit as they go).")
 @FORMAT_OPTION
-def status_command(run_id: str | None, repo: Path | None, fmt: str) -> int:
+def status_command(run_id: str | None, repo: Path | None, branches: bool, fmt: str) -> int:
     """Show a run (the latest by default): per task its state, attempts, duration, branch,
-    changed paths, violations, result notes and log."""
+    changed paths, violations, result notes, log, cost and tokens; and the run's metrics
+    (speedup, concurrency, lower bound, workers, cost)."""
+    from ..observe import branch_states, open_store, run_metrics
+
     result = engine.load_result(run_id, repo=repo)
+    with open_store(repo) as (git, store):
+        metrics = run_metrics(store, result.run_id)
+        states = branch_states(git, store, result.run_id) if branches else None
     if fmt == "json":
-        emit_json(result.to_json())
+        data = result.to_json()
+        data["metrics"] = metrics.to_json()
+        if states is not None:
+            data["branches"] = [b.to_json() for b in states]
+        emit_json(data)
     else:
-        print_summary(result)
+        print_summary(result, metrics)
+        if states is not None:
+            _print_branches(states)
     return ExitCode.OK
+
+
+def metrics_line(m: RunMetrics) -> str:
+    """One line of seed 001's metrics: speedup, concurrency, lower bound, workers, cost."""
+    parts = [f"wall {_secs(m.wall_s)}", f"work {_secs(m.sequential_s)}"]
+    if m.speedup is not None:
+        parts.append(f"speedup {m.speedup:.2f}x")
+    parts.append(f"max {m.max_concurrent} at once")
+    if m.waves is not None:
+        parts.append(f"{m.waves} waves")
+    if m.makespan_ratio is not None and m.lower_bound_s:
+        parts.append(f"{m.makespan_ratio:.2f}x the lower bound {_secs(m.lower_bound_s)}")
+    workers = f"{m.workers_spawned} workers"
+    extra = [f"{n} {what}" for n, what in ((m.workers_failed, "failed"),
+                                           (m.workers_retried, "retries")) if n]
+    parts.append(workers + (f" ({', '.join(extra)})" if extra else ""))
+    line = "metrics: " + ", ".join(parts)
+    return line + _usage(m.cost_usd, m.tokens_in, m.tokens_out)
+
+
+def _secs(value: float) -> str:
+    return f"{value:.1f}s" if value < 60 else format_duration(value)
+
+
+def _usage(cost: float | None, tokens_in: int | None, tokens_out: int | None) -> str:
+    out = ""
+    if cost is not None:
+        out += f"  ${cost:.4f}"
+    if tokens_in is not None or tokens_out is not None:
+        out += f"  tokens {_count(tokens_in)} in / {_count(tokens_out)} out"
+    return out
+
+
+def _count(value: Any) -> str:
+    if value is None:
+        return "?"
+    return f"{value / 1000:.1f}k" if value >= 10_000 else str(value)
+
+
+def _print_branches(states: list[BranchState]) -> None:
+    click.echo("")
+    click.echo("task branches (commits beyond the commit each started from):")
+    for b in states:
+        if b.branch is None:
+            what = "not started" if b.attempts == 0 else "no branch (this isolation mode has none)"
+        elif b.head is None:
+            what = f"{b.branch}: gone (removed by `shoal cleanup`?)"
+        else:
+            count = "?" if b.commits is None else str(b.commits)
+            what = f"{b.branch}: {count} commit{'' if b.commits == 1 else 's'}"
+        click.echo(f"  {b.task_id:<24} {b.state:<10} {what}")

@@ -106,6 +106,17 @@ def check_changes(changes: Iterable[Change], task: Task, *, shared_readonly: Seq
     return tuple(out)
 
 
+def report_mismatch(claimed: Iterable[str], changed: Iterable[str]) -> dict[str, list[str]] | None:
+    """Where a worker's seed 001 report (``files_modified`` + ``files_created``) and git disagree:
+    paths it claims but did not change, and paths it changed but did not claim. None when they
+    agree. Not a violation (the boundary check judges the paths); evidence for the reviewer."""
+    said = {p.strip().removeprefix("./") for p in claimed if p.strip()}
+    did = {p for p in changed if not is_marker(p)}
+    if not said or said == did:
+        return None
+    return {"claimed_not_changed": sorted(said - did), "changed_not_claimed": sorted(did - said)}
+
+
 def _what(change: Change, path: str) -> str:
     if change.status == "R" and change.old_path:
         return (f"renamed {path} to {change.path}" if path == change.old_path

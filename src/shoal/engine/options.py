@@ -30,6 +30,11 @@ class RunOptions:
     max_output_bytes: int = 1 << 30  # a worker that floods more than this is stopped
     port_base: int = 20000
     agent_settings: dict[str, Any] = field(default_factory=dict)
+    idle_timeout_s: float | None = None  # None: the plan's defaults.idle_timeout
+    result_grace_s: float = 30.0  # alive this long after printing its final result: stopped
+    budget_usd: float | None = None  # None: the plan's defaults.budget_usd
+    rate_limit_backoff_s: float = 30.0  # first pause after a rate limit; doubles, up to 10 min
+    track_changes: bool = True  # isolation none: snapshot the shared tree after every task
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -44,6 +49,11 @@ class RunOptions:
             "max_output_bytes": self.max_output_bytes,
             "port_base": self.port_base,
             "agent_settings": self.agent_settings,
+            "idle_timeout_s": self.idle_timeout_s,
+            "result_grace_s": self.result_grace_s,
+            "budget_usd": self.budget_usd,
+            "rate_limit_backoff_s": self.rate_limit_backoff_s,
+            "track_changes": self.track_changes,
         }
 
     @classmethod
@@ -61,4 +71,9 @@ class RunOptions:
             max_output_bytes=int(data.get("max_output_bytes", 1 << 30)),
             port_base=int(data.get("port_base", 20000)),
             agent_settings=dict(data.get("agent_settings") or {}),
+            idle_timeout_s=data.get("idle_timeout_s"),
+            result_grace_s=float(data.get("result_grace_s", 30.0)),
+            budget_usd=data.get("budget_usd"),
+            rate_limit_backoff_s=float(data.get("rate_limit_backoff_s", 30.0)),
+            track_changes=bool(data.get("track_changes", True)),
         )

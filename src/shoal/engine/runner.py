@@ -10,12 +10,14 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 from .. import api
+from ..agents import get_agent
 from ..errors import PlanInvalidError, ShoalError
 from ..git import Git
-from ..model import Isolation, Plan, Strategy, TaskState
+from ..model import Isolation, Plan, Strategy, TaskId, TaskState
 from ..prompt import render_prompt
 from ..store import RunLock, RunRecord, RunState, Store, TaskRecord, default_db_path, new_run_id, status_json
 from . import naming
@@ -90,6 +92,14 @@ def _agent_settings(plan: Plan, given: dict[str, dict[str, Any]] | None) -> dict
     return merged
 
 
+def _check_agents(plan: Plan, options: RunOptions) -> None:
+    """Build every agent the run will use, so an unknown agent or a bad setting is an error
+    before anything starts, not a failed attempt after."""
+    names = {options.agent} if options.agent else {t.agent or plan.defaults.agent for t in plan.tasks}
+    for name in sorted(names):
+        get_agent(name, options.agent_settings.get(name))
+
+
 def _prompts(plan: Plan, slots: int):  # type: ignore[no-untyped-def]
     sched = api.schedule(plan, max_parallel=slots)
     return lambda task_id: render_prompt(plan, task_id, api.parallel_context(sched, task_id))
@@ -110,11 +120,21 @@ def run(
     observer: Observer | None = None,
     grace_s: float = 5.0,
     max_output_bytes: int = 1 << 30,
+    idle_timeout: float | None = None,
+    budget_usd: float | None = None,
+    track_changes: bool = True,
+    result_grace_s: float = 30.0,
+    rate_limit_backoff_s: float = 30.0,
 ) -> RunResult:
     """Run ``plan`` on the repository at ``repo``; the work lands on ``shoal/<run-id>``.
 
     `grace_s` is how long a stopped worker gets between TERM and KILL; a worker that writes
-    more than `max_output_bytes` of output is stopped and fails.
+    more than `max_output_bytes` of output is stopped and fails. `idle_timeout` (seconds
+    without output) and `budget_usd` override the plan's defaults; a worker still alive
+    `result_grace_s` after printing its final result is stopped (its result stands); a rate
+    limit pauses new starts of that agent for `rate_limit_backoff_s`, doubling each time.
+    `track_changes=False` (isolation none) skips the per-task snapshot of the shared tree:
+    faster, but changes are no longer checked against each task's boundary.
 
     Never touches the user's working tree, index or branches. Raises
     :class:`PlanInvalidError` for a plan with errors, :class:`RunInProgressError` when
@@ -128,8 +148,11 @@ def run(
         isolation=Isolation(isolation) if isolation else None, agent=agent,
         fail_fast=fail_fast, on_violation=ViolationPolicy(on_violation),
         agent_settings=_agent_settings(report.plan, agent_settings), grace_s=grace_s,
-        max_output_bytes=max_output_bytes,
+        max_output_bytes=max_output_bytes, idle_timeout_s=idle_timeout, budget_usd=budget_usd,
+        track_changes=track_changes, result_grace_s=result_grace_s,
+        rate_limit_backoff_s=rate_limit_backoff_s,
     )
+    _check_agents(report.plan, options)
     base_commit = git.resolve_commit(base)
     common = git.common_dir()
     loaded = report.plan
@@ -142,7 +165,7 @@ def run(
             git.create_branch(integration, base_commit)
             store.create_run(
                 repo=str(top), plan_path=str(Path(loaded.source).resolve()) if loaded.source else None,
-                plan_format=loaded.format.value, plan_snapshot=api.plan_summary(loaded),
+                plan_format=loaded.format.value, plan_snapshot=_plan_snapshot(loaded, report.analysis.conflicts),
                 base_commit=base_commit, integration_branch=integration,
                 options=options.to_json(), task_ids=loaded.ids, run_id=run_id,
             )
@@ -153,6 +176,21 @@ def run(
             return _supervise(git, store, run_id, loaded, options, report.analysis.conflicts, observer)
         finally:
             store.close()
+
+
+def _plan_snapshot(plan: Plan, conflicts: Mapping[TaskId, frozenset[TaskId]]) -> dict[str, Any]:
+    """The plan's rules as the run began: `shoal audit` and the metrics judge the run by these,
+    not by a plan file that may have changed or gone since."""
+    return {
+        **api.plan_summary(plan),
+        "task_count": len(plan.tasks),
+        "tasks": [{"id": t.id, "phase": t.phase, "after": list(t.after), "owns": list(t.owns),
+                   "forbids": list(t.forbids), "risk": t.risk.value, "estimate_s": t.estimate}
+                  for t in plan.tasks],
+        "shared_readonly": list(plan.defaults.shared_readonly),
+        "isolation": plan.defaults.isolation.value,
+        "conflicts": sorted([a, b] for a, others in conflicts.items() for b in others if a < b),
+    }
 
 
 def _supervise(git: Git, store: Store, run_id: str, plan: Plan, options: RunOptions,

@@ -5,9 +5,10 @@ head) when the first task starts; ``copy`` and ``setup`` run once, there. Worker
 other's unfinished files: these modes trade isolation for speed and simplicity.
 
 - ``none`` (:class:`SharedBackend`): no git per task. :meth:`collect` commits nothing and reports
-  the paths that changed in the tree since the previous collect, minus those another running
-  task owns. That attribution is a best effort, never exact: a change made by a task still
-  running is reported to whichever task collects first. :meth:`commit_shared` commits the whole
+  the paths that changed in the tree since the previous collect; a change to a path another
+  running task owns is held and reported to that task when it collects (dropped if it fails).
+  That attribution is a best effort, never exact: a stray change (a path no running task owns)
+  is reported to whichever task collects first. :meth:`commit_shared` commits the whole
   tree once at the end, on top of the commit it started from; the supervisor moves the
   integration branch there.
 - ``directory`` (:class:`DirectoryBackend`, seed 002's pattern 3): tasks run in place,
@@ -44,6 +45,7 @@ class SharedBackend(Backend):
         self._shared: Workspace | None = None
         self._last: str | None = None  # tree (or commit) of the previous collect
         self._running: dict[tuple[str, int], Task] = {}
+        self._held: dict[str, Change] = {}  # changes waiting for the running task that owns them
 
     def create(self, task: Task, attempt: int, start_commit: str) -> Workspace:
         with self._lock:
@@ -101,13 +103,13 @@ class SharedBackend(Backend):
         return any(covering(t.owns, path) is not None
                    for key, t in self._running.items() if key != (ws.task_id, ws.attempt))
 
-    def keep(self, ws: Workspace, change: Change) -> bool:
-        """Whether `change` is reported to the task of `ws`: not shoal's own files, not a path
-        another running task owns."""
+    def keep(self, ws: Workspace, change: Change) -> bool | None:
+        """Whether `change` is reported to the task of `ws`: not shoal's own files (False), not a
+        path another running task owns (None: held for that task's own collect)."""
         sides = changed_sides(change)
         if any(is_marker(p) or p in ws.copied for p in sides):
             return False
-        return not all(self.others_own(ws, p) for p in sides)
+        return None if all(self.others_own(ws, p) for p in sides) else True
 
     def collect(self, ws: Workspace, task: Task) -> Collected:
         with self._lock:
@@ -117,13 +119,28 @@ class SharedBackend(Backend):
                 snapshot = self.shared_git(ws).snapshot_tree()
                 changes = self.git.changed_paths(self._last, snapshot)
                 self._last = snapshot
-                return Collected(None, tuple(c for c in changes if self.keep(ws, c)), False)
+                # A change to a path another running task owns is that task's: it was made
+                # before this snapshot, so that task's own diff will not show it; hold it.
+                held = list(self._held.values())
+                fresh = [c for c in changes if c.path not in self._held]
+                mine, self._held = [], {}
+                for change in [*held, *fresh]:
+                    verdict = self.keep(ws, change)
+                    if verdict:
+                        mine.append(change)
+                    elif verdict is None:
+                        self._held[change.path] = change
+                return Collected(None, tuple(mine), False)
             finally:
                 self._running.pop((ws.task_id, ws.attempt), None)
 
     def discard(self, ws: Workspace) -> None:
         with self._lock:
-            self._running.pop((ws.task_id, ws.attempt), None)
+            task = self._running.pop((ws.task_id, ws.attempt), None)
+            if task is not None:  # what it left held is its own: nobody else is to blame for it
+                self._held = {p: c for p, c in self._held.items()
+                              if not all(covering(task.owns, s) is not None
+                                         for s in changed_sides(c))}
 
     def commit_shared(self, run_id: str | None = None) -> str | None:
         """Commit everything in the shared tree (copied files and markers left out) on top of

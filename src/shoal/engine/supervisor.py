@@ -7,6 +7,7 @@ moment leaves a run that `shoal resume` can finish.
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -21,28 +22,25 @@ from ..errors import ShoalError
 from ..git import Git
 from ..model import Isolation, Plan, Strategy, TaskId, TaskState
 from ..scheduler import PlanGraph, blocked_by_failure, next_tasks, plan_waves
-from ..store import AttemptState, Event, RunState, Store
+from ..store import AttemptState, Event, EventKind, RunState, Store
 from . import naming
-from .boundary import (
-    GIT_STATE,
-    Violation,
-    UNCHANGED,
-    moved_branches,
-    refs_stamp,
-    restore_branches,
-    shoal_checkouts,
-    revert_paths,
-    user_branches,
-    user_checkouts,
-)
+from .boundary import GIT_STATE, UNCHANGED, Violation, refs_stamp, report_mismatch, revert_paths
 from .executor import Executor, LocalExecutor
 from .merge import MergeOutcome, MergeQueue
 from .options import RunOptions, ViolationPolicy
+from .refguard import RefGuard
 from .statusfiles import StatusWriter
 from .worker import AttemptReport, AttemptSpec, run_attempt
 from .workspace import WorkspaceBackend, backend_for
 
 TIMEOUT_GROWTH = 1.5  # seed 001: retry a timeout once with a longer limit
+MAX_RATE_LIMITS = 5  # rate limits in a row before a task's attempt counts as failed
+MAX_BACKOFF_S = 600.0
+
+
+def _cost(result: Mapping[str, Any] | None) -> float:
+    value = (result or {}).get("cost_usd")
+    return float(value) if isinstance(value, (int, float)) else 0.0
 Observer = Callable[[list[Event]], None]
 
 
@@ -116,20 +114,29 @@ class Supervisor:
         self.sequential = False
         self.last_seq = 0
         self.agents: dict[str, Agent] = {}
-        self.base_env = process.clean_env()  # the run's environment, as it was at its start
+        # the run's environment, as it was at its start
+        self.base_env = {os.fsencode(k): os.fsencode(v) for k, v in process.clean_env().items()}
         # jobs to submit once the pass's store batch has committed
         self.deferred: list[tuple[Executor, Callable[[], Any], Callable[[Any], None]]] = []
+        tracking = {} if self.isolation is not Isolation.NONE or self.options.track_changes \
+            else {"track_changes": False}
         self.backend: WorkspaceBackend = backend_for(
             self.isolation, ctx.git, self.run_id,
             setup=self.plan.setup, copy=self.plan.copy, port_base=self.options.port_base,
+            **tracking,
         )
+        defaults = self.plan.defaults
+        self.idle_timeout = self.options.idle_timeout_s or defaults.idle_timeout
+        self.budget = self.options.budget_usd or defaults.budget_usd
+        self.spent = 0.0  # US dollars the agents reported, over every attempt of the run
+        self.stop_reason = "not started: --fail-fast after a failure"
+        self.paused_until: dict[str, float] = {}  # agent name -> end of its rate-limit pause
+        self.rate_limited: dict[str, int] = {}  # task -> rate limits in a row
         self.merges = MergeQueue(ctx.git, self.run_id, ctx.integration_branch,
                                  verify=self.plan.defaults.verify, cancel=self.cancel,
                                  grace_s=self.options.grace_s)
         self.status = StatusWriter(ctx.run_dir, self.plan, self.store, self.run_id)
-        # The user's branches as the run found them: workers may not create, move or delete any.
-        self.user_refs = user_branches(ctx.git)
-        self.refs_stamp: tuple | None = None  # type: ignore[type-arg]  # refs last seen as expected
+        self.guard = RefGuard(ctx.git, ctx.integration_branch, self.merges)
 
     # -- the loop --------------------------------------------------------------------------
     def run(self) -> RunState:
@@ -149,7 +156,7 @@ class Supervisor:
                     self._skip_unreachable()
                 self._submit_deferred()  # only what the store now holds may start
                 self._publish()
-                if not self.executing and not self.merging:
+                if not self.executing and not self.merging and not self._paused_work():
                     break
                 messages = self._wait_for_messages()
         except BaseException:
@@ -187,6 +194,7 @@ class Supervisor:
         for attempt in self.store.attempts(self.run_id):
             c = self.counters
             c.attempts[attempt.task_id] = max(c.attempts.get(attempt.task_id, 0), attempt.number)
+            self.spent += _cost(attempt.result)
             if attempt.number <= self.ignore_before.get(attempt.task_id, 0):
                 continue
             if attempt.state == AttemptState.TIMEOUT.value:
@@ -218,9 +226,12 @@ class Supervisor:
             max_parallel=slots + len(self.merging), strategy=self.options.strategy,
             waves=self.waves,
         )
+        now = time.monotonic()
         for task_id in chosen:
             if len(self.executing) >= slots:
                 break
+            if self.paused_until.get(self._agent_name(task_id), 0.0) > now:
+                continue  # its agent is rate-limited: the run waits instead of burning retries
             self._start(task_id, workers)
 
     def _start(self, task_id: str, workers: Executor) -> None:
@@ -244,6 +255,7 @@ class Supervisor:
             base_env=self.base_env,
             grace_s=self.options.grace_s, max_output_bytes=self.options.max_output_bytes,
             parallel_phase=self.plan.phase(task.phase).parallel,
+            idle_timeout_s=self.idle_timeout, result_grace_s=self.options.result_grace_s,
         )
         recorded = self.store.start_attempt(
             self.run_id, task_id, timeout_s=timeout, log_path=str(spec.log_path),
@@ -261,16 +273,19 @@ class Supervisor:
         """One attempt, on a worker thread; with the branches as it left them, read there so that
         checking them costs the supervisor's thread nothing when none moved."""
         report = run_attempt(spec, self.backend, self.cancel)
-        stamp = refs_stamp(self.ctx.git)  # before the refs are read: see _git_state_changes
-        if stamp == self.refs_stamp:
+        stamp = refs_stamp(self.ctx.git)  # before the refs are read: see RefGuard.changes
+        if stamp == self.guard.refs_stamp:
             return replace(report, refs=UNCHANGED)  # no ref file changed: nothing to ask git
         try:
             return replace(report, refs=self.ctx.git.list_branches(), refs_stamp=stamp)
         except ShoalError:
             return report  # the supervisor reads them itself
 
+    def _agent_name(self, task_id: str) -> str:
+        return self.options.agent or self.plan.task(task_id).agent or self.plan.defaults.agent
+
     def _agent(self, task_id: str) -> Agent:
-        name = self.options.agent or self.plan.task(task_id).agent or self.plan.defaults.agent
+        name = self._agent_name(task_id)
         if name not in self.agents:
             self.agents[name] = get_agent(name, self.options.agent_settings.get(name))
         return self.agents[name]
@@ -293,7 +308,12 @@ class Supervisor:
             return
         if report.cancelled:
             return
-        git_state = (*self._git_state_changes(report),
+        self._spend(report)
+        if report.result.error is ErrorKind.RATE_LIMITED and not report.flooded:
+            self._rate_limited(report)
+            return
+        self.rate_limited.pop(spec.task.id, None)
+        git_state = (*self.guard.changes(report),
                      *(v for v in report.violations if v.kind == GIT_STATE))
         if git_state:
             self._git_state_changed(report, git_state)
@@ -305,6 +325,9 @@ class Supervisor:
                 else AttemptState.FAILED
             )
             reason = report.result.summary or report.error or "the worker failed"
+            if report.idled:
+                reason = (f"no output for {self.idle_timeout:g}s, so it was stopped "
+                          f"(idle timeout; see {spec.log_path})")
             if report.flooded:
                 reason = (f"flooded its output: more than {self.options.max_output_bytes} bytes "
                           f"of output, so it was stopped (see {spec.log_path})")
@@ -317,6 +340,11 @@ class Supervisor:
         head = report.head
         if report.changes:
             self.store.record_changed_paths(self.run_id, task_id, report.changed_paths, head_commit=head)
+        worker = report.result.report
+        if worker is not None and (report.changes or head is not None) and (mismatch := report_mismatch(
+                (*worker.files_modified, *worker.files_created), report.changed_paths)):
+            self.store.append_event(self.run_id, EventKind.REPORT_MISMATCH, task_id=task_id,
+                                    data=mismatch)
         if report.violations:
             self.store.record_violations(
                 self.run_id, task_id,
@@ -349,6 +377,52 @@ class Supervisor:
         task = spec.task
         self._later(merger, lambda: self.merges.merge(task, head),
                     lambda o: self.inbox.put(_MergeDone(task_id, o, report)))
+
+    def _paused_work(self) -> bool:
+        """Whether tasks wait only for a rate-limit pause to end (the run must not end then)."""
+        if self.stopping or not self.paused_until:
+            return False
+        now = time.monotonic()
+        paused = {a for a, until in self.paused_until.items() if until > now}
+        return any(s is TaskState.PENDING and self._agent_name(t) in paused
+                   for t, s in self.states.items())
+
+    def _spend(self, report: AttemptReport) -> None:
+        self.spent += report.result.cost_usd or 0.0
+        if self.budget is not None and self.spent >= self.budget and not self.stopping:
+            self.stopping = True
+            self.stop_reason = (f"not started: the run's budget of ${self.budget:.2f} was spent "
+                                f"(${self.spent:.2f})")
+            self.store.append_event(self.run_id, EventKind.BUDGET_REACHED, data={
+                "budget_usd": self.budget, "spent_usd": round(self.spent, 6),
+                "message": f"${self.spent:.2f} of ${self.budget:.2f} spent: starting nothing new"})
+
+    def _rate_limited(self, report: AttemptReport) -> None:
+        """Seed 001's retry with backoff: the attempt does not count against the task, and the
+        agent's new starts pause (doubling, up to 10 minutes) so the run stops hammering it.
+        After MAX_RATE_LIMITS in a row the task fails like any other attempt."""
+        spec, task_id = report.spec, report.task_id
+        count = self.rate_limited[task_id] = self.rate_limited.get(task_id, 0) + 1
+        if count > MAX_RATE_LIMITS:
+            self.rate_limited.pop(task_id)
+            self._attempt_failed(spec, AttemptState.FAILED,
+                                 f"rate limited {count} times in a row: {report.result.summary}", report)
+            self._release(report)
+            return
+        agent = self._agent_name(task_id)
+        pause = min(MAX_BACKOFF_S, self.options.rate_limit_backoff_s * 2 ** (count - 1))
+        self.paused_until[agent] = max(self.paused_until.get(agent, 0.0), time.monotonic() + pause)
+        reason = (f"rate limited ({report.result.summary}); the {agent} agent pauses for "
+                  f"{pause:g}s, then the task runs again")
+        self.store.finish_attempt(
+            self.run_id, task_id, spec.attempt, AttemptState.RATE_LIMITED,
+            exit_code=report.exit_code, result=report.result.to_json(), error="rate limited",
+            task_state=TaskState.PENDING, reason=reason,
+        )
+        self.store.append_event(self.run_id, EventKind.RATE_LIMITED, task_id=task_id, data={
+            "agent": agent, "pause_s": pause, "in_a_row": count, "message": reason})
+        self._set_state(task_id, TaskState.PENDING)
+        self._release(report)
 
     def _succeeded_without_merge(self, report: AttemptReport, reason: str) -> None:
         self.store.set_task_state(self.run_id, report.task_id, TaskState.SUCCEEDED, reason=reason)
@@ -457,71 +531,6 @@ class Supervisor:
         if self.isolation is not Isolation.WORKTREE:
             self._discard(report)
 
-    # -- git state a worker may not touch -----------------------------------------------------
-    def _git_state_changes(self, report: AttemptReport) -> tuple[Violation, ...]:
-        """The user's branches and the integration branch, checked (and put back) after every
-        attempt: a worker may change neither. Whatever moved while this attempt ran is blamed on
-        it (the user's own checkouts excepted; see :func:`user_checkouts`)."""
-        git = self.ctx.git
-        if report.refs is UNCHANGED:
-            return ()
-        if report.refs is not None and self._as_expected(report.refs):
-            # the refs were as expected no earlier than this stamp was taken: until a ref file
-            # changes, later attempts can skip the check
-            self.refs_stamp = report.refs_stamp
-            return ()
-        found: list[Violation] = []
-        now = user_branches(git)
-        changed = moved_branches(self.user_refs, now)
-        if changed:
-            users = user_checkouts(git)
-            workers = shoal_checkouts(git)
-            # A new branch that no worker has checked out may be the user's own (`git branch x`
-            # while the run goes on): never delete what cannot be pinned on a worker.
-            theirs = [v for v in changed if (name := v.path.removeprefix("refs/heads/")) in users
-                      or (name not in self.user_refs and name not in workers)]
-            ours = [v for v in changed if v not in theirs]
-            restore_branches(git, self.user_refs, now,
-                             [v.path.removeprefix("refs/heads/") for v in ours])
-            for v in theirs:  # the user committing in their own checkout meanwhile
-                name = v.path.removeprefix("refs/heads/")
-                if name in now:
-                    self.user_refs[name] = now[name]
-                else:
-                    self.user_refs.pop(name, None)
-            found += [Violation(v.path, v.kind, v.detail + (
-                "; shoal put it back" if v.path.removeprefix("refs/heads/") in self.user_refs
-                else "; shoal deleted it")) for v in ours]
-        branch = self.ctx.integration_branch
-        foreign = self.merges.put_back()
-        if foreign is None and self.merges.undone and report.workspace is not None:
-            # the merge queue already put it back: blame this attempt if it made that commit
-            try:
-                ws_head = Git(report.workspace.path, env=git.env).rev_parse("HEAD")
-            except ShoalError:  # its workspace is gone
-                ws_head = None
-            foreign = next((c for c in self.merges.undone if ws_head and c and (
-                c == ws_head or git.is_ancestor(c, ws_head))), None)
-            if foreign is not None:
-                self.merges.undone.remove(foreign)
-        if foreign is not None:
-            found.append(Violation(
-                f"refs/heads/{branch}", GIT_STATE,
-                f"the integration branch {branch} was " + (f"moved to {foreign[:12]}" if foreign
-                                                            else "deleted")
-                + " while the worker ran; only shoal's merge queue may move it, and shoal put "
-                  "it back"))
-        return tuple(found)
-
-    def _as_expected(self, refs: Mapping[str, str]) -> bool:
-        """Whether `refs` show the user's branches as known and the integration branch at a head
-        the merge queue set. False may be a false alarm (a head read before the queue recorded
-        it, or a change since put back): :meth:`_git_state_changes` then looks again."""
-        prefixes = (naming.INTEGRATION_PREFIX, naming.TASK_PREFIX)
-        users = {name: sha for name, sha in refs.items() if not name.startswith(prefixes)}
-        return (users == self.user_refs
-                and refs.get(self.ctx.integration_branch) in self.merges.written)
-
     def _git_state_changed(self, report: AttemptReport, violations: tuple[Violation, ...]) -> None:
         spec, task_id = report.spec, report.task_id
         self.store.record_violations(
@@ -560,7 +569,7 @@ class Supervisor:
             for task_id, state in list(self.states.items()):
                 if not state.terminal:
                     self.store.set_task_state(self.run_id, task_id, TaskState.CANCELLED,
-                                              reason="not started: --fail-fast after a failure")
+                                              reason=self.stop_reason)
                     self._set_state(task_id, TaskState.CANCELLED)
         if self.isolation is Isolation.NONE:
             commit = self.backend.commit_shared(self.run_id)

@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from .. import process
-from ..agents import Agent, AgentRequest, AgentResult, AgentSetupError, ProcessOutcome
+from ..agents import (
+    Agent, AgentRequest, AgentResult, AgentSetupError, BaseAgent, ProcessOutcome,
+)
 from ..errors import ShoalError
 from ..gitparse import Change
 from ..model import Plan, Task
@@ -27,6 +29,7 @@ from .workspace import GitStateChanged, Workspace, WorkspaceBackend
 
 POLL_S = 0.2  # how often a waiting worker looks at cancel, flood and timeout
 PIDFILE = "worker.pid"  # in the attempt folder while its worker runs
+STDIN_FILE = "stdin"  # in the attempt folder: what the agent asked to get on its stdin
 
 
 @dataclass(frozen=True)
@@ -46,11 +49,14 @@ class AttemptSpec:
     attempt_dir: Path
     log_path: Path
     env: Mapping[str, str] = field(default_factory=dict)
-    # the cleaned environment of the run, computed once (cleaning os.environ costs per task)
-    base_env: Mapping[str, str] | None = None
+    # the run's cleaned environment, computed and encoded once: cleaning os.environ and
+    # encoding it for exec cost more per task than the rest of spawning
+    base_env: Mapping[bytes, bytes] | None = None
     grace_s: float = 5.0
     max_output_bytes: int = 1 << 30
     parallel_phase: bool = True
+    idle_timeout_s: float | None = None  # no output this long: stopped
+    result_grace_s: float = 30.0  # still alive this long after its final result: stopped
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,8 @@ class AttemptReport:
     timed_out: bool = False
     cancelled: bool = False
     flooded: bool = False
+    idled: bool = False  # stopped by the idle watchdog: no output for idle_timeout_s
+    lingered: bool = False  # stopped result_grace_s after printing its final result
     exit_code: int | None = None
     duration_s: float = 0.0
     error: str | None = None  # shoal could not run or inspect the attempt
@@ -124,9 +132,15 @@ def _run_in(
                              duration_s=time.monotonic() - started)
     invocation.write_files()
     overlay = {**spec.env, **invocation.env}
-    env = process.clean_env(overlay) if spec.base_env is None else {**spec.base_env, **overlay}
+    env = process.clean_env(overlay) if spec.base_env is None else {
+        **spec.base_env, **{os.fsencode(k): os.fsencode(v) for k, v in overlay.items()}}
+    stdin_path = None
+    if invocation.stdin is not None:
+        stdin_path = spec.attempt_dir / STDIN_FILE
+        stdin_path.write_bytes(invocation.stdin)
     try:
-        child = process.spawn(invocation.argv, cwd=workspace.path, env=env, log_path=spec.log_path)
+        child = process.spawn(invocation.argv, cwd=workspace.path, env=env, log_path=spec.log_path,
+                              stdin_path=stdin_path)
     except process.ExecutableNotFound as exc:
         outcome = ProcessOutcome.not_started(
             exc.message, log_path=spec.log_path, workdir=workspace.path,
@@ -137,6 +151,7 @@ def _run_in(
     timed_out = cancelled = flooded = False
     deadline = started + spec.timeout_s
     pidfile = _write_pidfile(spec, child)
+    watch = _Watchdog(spec, child)
     with child:
         while child.wait(POLL_S) is None:
             if cancel.is_set():
@@ -145,7 +160,7 @@ def _run_in(
                 timed_out = True
             elif child.output_size() > spec.max_output_bytes:
                 flooded = True
-            else:
+            elif not watch.fired():
                 continue
             break
         exit_code = child.stop(spec.grace_s)
@@ -154,13 +169,16 @@ def _run_in(
     # (otherwise whether it fails would depend on timing).
     flooded = flooded or (not cancelled and child.output_size() > spec.max_output_bytes)
     duration = time.monotonic() - started
+    # Stopped by a watchdog counts as stopped at a limit: a result it printed before stands.
     outcome = ProcessOutcome(
         exit_code=exit_code, log_path=spec.log_path, workdir=workspace.path, duration_s=duration,
-        timed_out=timed_out, attempt_dir=spec.attempt_dir, argv=invocation.argv,
+        timed_out=timed_out or watch.idled or watch.lingered, attempt_dir=spec.attempt_dir,
+        argv=invocation.argv, log_start=child.start_size,
     )
     result = spec.agent.interpret(outcome)
     report = AttemptReport(spec, result, workspace, timed_out=timed_out, cancelled=cancelled,
-                           flooded=flooded, exit_code=exit_code, duration_s=duration)
+                           flooded=flooded, idled=watch.idled, lingered=watch.lingered,
+                           exit_code=exit_code, duration_s=duration)
     if cancelled or flooded or not result.ok:
         return report
     _remove_markers(workspace.path)
@@ -169,11 +187,48 @@ def _run_in(
         collected.changes, spec.task,
         shared_readonly=spec.plan.defaults.shared_readonly, parallel_phase=spec.parallel_phase,
     )
-    return AttemptReport(
-        spec, result, workspace, head=collected.head, changes=tuple(collected.changes),
-        violations=tuple(violations), timed_out=timed_out, flooded=flooded,
-        exit_code=exit_code, duration_s=time.monotonic() - started,
-    )
+    return replace(report, head=collected.head, changes=tuple(collected.changes),
+                   violations=tuple(violations), duration_s=time.monotonic() - started)
+
+
+TAIL_BYTES = 64 * 1024  # of the log, for the agent to look for its final result in
+
+
+class _Watchdog:
+    """Ends a worker that hangs: no output for ``idle_timeout_s``, or still alive
+    ``result_grace_s`` after its CLI printed its final result (a known failure of headless
+    agent CLIs). Looks at the log only when it has grown."""
+
+    def __init__(self, spec: AttemptSpec, child: process.Child) -> None:
+        self.spec, self.child = spec, child
+        own = getattr(type(spec.agent), "final_output_seen", BaseAgent.final_output_seen)
+        # an agent that cannot tell (the base's answer is always no) costs no log reads
+        self.final_seen = None if own is BaseAgent.final_output_seen else spec.agent.final_output_seen
+        self.size, self.changed = 0, time.monotonic()
+        self.result_at: float | None = None
+        self.idled = self.lingered = False
+
+    def fired(self) -> bool:
+        if self.spec.idle_timeout_s is None and self.final_seen is None:
+            return False
+        now, size = time.monotonic(), self.child.output_size()
+        if size != self.size:
+            self.size, self.changed = size, now
+            if self.final_seen is not None and self.result_at is None and self.final_seen(self._tail()):
+                self.result_at = now
+        if self.result_at is not None and now - self.result_at >= self.spec.result_grace_s:
+            self.lingered = True
+        elif self.spec.idle_timeout_s is not None and now - self.changed >= self.spec.idle_timeout_s:
+            self.idled = True
+        return self.idled or self.lingered
+
+    def _tail(self) -> bytes:
+        try:
+            with open(self.child.log_path, "rb") as log:
+                log.seek(max(self.child.start_size, self.size + self.child.start_size - TAIL_BYTES))
+                return log.read(TAIL_BYTES)
+        except OSError:
+            return b""
 
 
 def _write_pidfile(spec: AttemptSpec, child: process.Child) -> Path:

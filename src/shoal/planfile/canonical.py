@@ -157,6 +157,8 @@ def read_settings(
             isolation=chosen["isolation"],
             verify=tuple(chosen["verify"]),
             shared_readonly=tuple(chosen["shared_readonly"]),
+            idle_timeout=defaults.idle_timeout,
+            budget_usd=defaults.budget_usd,
         ),
         phases=_phases(
             fields.values.get("phases"), lines.get("phases"), file, problems

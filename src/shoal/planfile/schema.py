@@ -299,6 +299,21 @@ class DefaultsModel(_Model):
         description=_SETTING_DOC["shared_readonly"],
         examples=[["common/**"]],
     )
+    idle_timeout: Timeout | None = Field(
+        default=None,
+        title="Idle timeout",
+        description="Stop a worker that prints nothing for this long (and count the attempt "
+        "as failed), such as 10m; default: no limit besides `timeout`.",
+        examples=["10m"],
+    )
+    budget_usd: float | None = Field(
+        default=None,
+        gt=0,
+        title="Budget (USD)",
+        description="Start no new task once the cost the agents report for this run reaches "
+        "this many US dollars; running tasks finish.",
+        examples=[5.0],
+    )
 
 
 class SettingsModel(_Model):

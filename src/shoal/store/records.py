@@ -36,6 +36,7 @@ class AttemptState(str, Enum):
     TIMEOUT = "timeout"
     CRASHED = "crashed"  # killed by a signal, missing executable, unparseable end
     INTERRUPTED = "interrupted"  # the orchestrator stopped while it ran
+    RATE_LIMITED = "rate_limited"  # the agent's API refused it for now: retried, not a failure
 
 
 class EventKind(str, Enum):
@@ -66,6 +67,10 @@ class EventKind(str, Enum):
     MERGE_FAILED = "merge_failed"
     VERIFY_FAILED = "verify_failed"
     FALLBACK_SEQUENTIAL = "fallback_sequential"
+    RATE_LIMITED = "rate_limited"  # an agent hit its API's rate limit: its new starts pause
+    BUDGET_REACHED = "budget_reached"  # the run's cost reached its budget: nothing new starts
+    FAIL_FAST = "fail_fast"
+    REPORT_MISMATCH = "report_mismatch"  # the worker's JSON report and git disagree on its files
 
 
 def kind_of(text: str) -> EventKind | str:

@@ -1,0 +1,164 @@
+"""The ``claude`` agent: Claude Code in print mode with streamed JSON output.
+
+Runs ``claude -p --output-format stream-json --verbose --permission-mode acceptEdits
+--append-system-prompt <the task's boundaries> [--model M] [--allowedTools T ...]
+[--disallowedTools T ...] [--max-turns N] [--max-budget-usd X] [extra_args] -- <prompt>``
+(the prompt on stdin instead when it is too long for one argument). Settings, on top of
+`shoal.agents.headless`'s: ``permission_mode``, ``allowed_tools``, ``disallowed_tools``,
+``max_turns``, ``max_budget_usd``, ``append_system_prompt`` (true: the boundaries, the
+default; false: none; a string: the boundaries and that text).
+
+Read from the output: the last ``{"type": "result"}`` event — ``subtype`` and ``is_error``
+both (a failed API call can report ``subtype: "success"`` with ``is_error: true``),
+``result``, ``session_id``, ``num_turns``, ``total_cost_usd``, ``usage``,
+``permission_denials``. Exit 0 without a result event is bad output. The engine already
+drops ``CLAUDECODE`` and ``CLAUDE_CODE_*`` from every worker's environment, so a run started
+from inside Claude Code does not refuse to nest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from shoal.agents.base import AgentSetupError
+from shoal.agents.headless import (
+    LIMIT_PATTERN,
+    Arguments,
+    HeadlessAgent,
+    add,
+    boundaries,
+    events,
+    exit_failure,
+    fits_argument,
+    last_line,
+    mapping,
+    money,
+    number,
+    strings,
+    text,
+)
+from shoal.agents.invocation import AgentRequest, ProcessOutcome
+from shoal.agents.registry import register
+from shoal.agents.result import ErrorKind, StructuredResult
+
+DEFAULT_PERMISSION_MODE = "acceptEdits"
+_RESULT_KEYS = (b'"total_cost_usd":', b'"permission_denials":')
+_SUBTYPES = {
+    "error_max_turns": "stopped at its turn limit (--max-turns)",
+    "error_max_budget_usd": "stopped at its budget (--max-budget-usd)",
+    "error_during_execution": "failed during execution",
+}
+
+
+@register
+class ClaudeAgent(HeadlessAgent):
+    name = "claude"
+    executable = "claude"
+    install_hint = ("install Claude Code (npm install -g @anthropic-ai/claude-code), then log in "
+                    "once with `claude` or set ANTHROPIC_API_KEY")
+    required_flags = ("--print", "--output-format", "--verbose", "--permission-mode",
+                      "--append-system-prompt")
+    own_settings = ("permission_mode", "allowed_tools", "disallowed_tools", "max_turns",
+                    "max_budget_usd", "append_system_prompt")
+
+    def check(self, options: Mapping[str, Any]) -> None:
+        super().check(options)
+        text(self.name, options, "permission_mode")
+        strings(self.name, options, "allowed_tools")
+        strings(self.name, options, "disallowed_tools")
+        number(self.name, options, "max_turns", integer=True)
+        number(self.name, options, "max_budget_usd")
+        extra = options.get("append_system_prompt", True)
+        if not isinstance(extra, (bool, str)):
+            raise AgentSetupError("the claude agent's append_system_prompt must be true, false "
+                                  f"or a string, got {extra!r}")
+
+    def arguments(self, request: AgentRequest, options: dict[str, Any]) -> Arguments:
+        args = ["-p", "--output-format", "stream-json", "--verbose",
+                "--permission-mode", text(self.name, options, "permission_mode") or DEFAULT_PERMISSION_MODE]
+        if model := text(self.name, options, "model"):
+            args += ["--model", model]
+        # Both take several values; the `--` before the prompt ends them.
+        if tools := strings(self.name, options, "allowed_tools"):
+            args += ["--allowedTools", *tools]
+        if tools := strings(self.name, options, "disallowed_tools"):
+            args += ["--disallowedTools", *tools]
+        if (turns := number(self.name, options, "max_turns", integer=True)) is not None:
+            args += ["--max-turns", str(int(turns))]
+        if (budget := number(self.name, options, "max_budget_usd")) is not None:
+            args += ["--max-budget-usd", f"{budget:g}"]
+        extra = options.get("append_system_prompt", True)
+        if extra is not False:
+            system = boundaries(request.task, request.plan)
+            args += ["--append-system-prompt", system + (f"\n\n{extra}" if isinstance(extra, str) else "")]
+        if fits_argument(request.prompt):
+            return Arguments(args, ["--", request.prompt])
+        return Arguments(args, stdin=request.prompt.encode("utf-8"))  # print mode reads stdin
+
+    def structured(self, outcome: ProcessOutcome) -> StructuredResult | None:
+        tail = outcome.tail()
+        result = next((e for e in events(tail, needle='"result"') if e.get("type") == "result"), None)
+        session = next((e.get("session_id") for e in events(tail, needle='"session_id"')
+                        if isinstance(e.get("session_id"), str)), None)
+        if result is None:
+            if outcome.exit_code == 0 and not outcome.timed_out:
+                last = last_line(outcome, tail)
+                return StructuredResult(
+                    ok=False, error=ErrorKind.BAD_OUTPUT, session_id=session,
+                    message="claude exited 0 without printing its result event"
+                            + (f"; last output: {last}" if last else ""))
+            failed = exit_failure(self.name, outcome, tail, session_id=session)
+            return failed or (StructuredResult(session_id=session) if session else None)
+        return _read_result(result)
+
+    def final_output_seen(self, tail: bytes) -> bool:
+        if any(e.get("type") == "result" for e in events(tail, needle='"result"')):
+            return True
+        # A result line longer than the tail starts before it: its closing keys still show
+        # (unescaped, so not inside a message that merely quotes them).
+        last = tail.rstrip().rsplit(b"\n", 1)[-1]
+        return last.endswith(b"}") and all(key in last for key in _RESULT_KEYS)
+
+
+def _read_result(event: dict[str, Any]) -> StructuredResult:
+    usage = mapping(event.get("usage"))
+    tokens_in = None
+    for key in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"):
+        tokens_in = add(tokens_in, usage.get(key))
+    cost = event.get("total_cost_usd")
+    turns = event.get("num_turns")
+    session = event.get("session_id")
+    metrics: dict[str, Any] = {
+        "session_id": session if isinstance(session, str) else None,
+        "turns": turns if isinstance(turns, int) and not isinstance(turns, bool) else None,
+        "tokens_in": tokens_in,
+        "tokens_out": add(None, usage.get("output_tokens")),
+        "cost_usd": money(cost),
+        "permission_denials": _denials(event.get("permission_denials")),
+    }
+    body = event.get("result")
+    body = body if isinstance(body, str) else ""
+    subtype = str(event.get("subtype") or "")
+    if subtype == "success" and not event.get("is_error"):
+        return StructuredResult(ok=True, text=body, **metrics)
+    what = _SUBTYPES.get(subtype, "reported an error")
+    message = f"claude {what} ({subtype or 'no subtype'}, is_error: {bool(event.get('is_error'))})"
+    if body.strip():
+        message += f": {body.strip()[:400]}"
+    limited = LIMIT_PATTERN.search(body) is not None
+    return StructuredResult(ok=False, text=body, message=message,
+                            error=ErrorKind.RATE_LIMITED if limited else None, **metrics)
+
+
+def _denials(value: Any) -> tuple[str, ...]:
+    """``Bash(git push)``-style names of the tool calls the permission mode refused."""
+    names = []
+    for denial in value if isinstance(value, list) else ():
+        if not isinstance(denial, dict):
+            continue
+        name = str(denial.get("tool_name") or "tool")
+        given = mapping(denial.get("tool_input"))
+        detail = given.get("command") or given.get("file_path") or given.get("path")
+        names.append(f"{name}({str(detail)[:80]})" if detail else name)
+    return tuple(names)

@@ -1,0 +1,156 @@
+"""The ``gemini`` agent: Gemini CLI in headless mode with one JSON document as output.
+
+Runs ``gemini --output-format json --approval-mode auto_edit [--model M]
+[--allowed-tools=T ...] [--include-directories=D ...] [extra_args] --prompt=<prompt>``; when
+the prompt is too long for one argument it goes on stdin, which Gemini CLI reads and puts
+before a short ``--prompt``. Settings, on top of `shoal.agents.headless`'s:
+``approval_mode`` (default, auto_edit, yolo), ``allowed_tools``, ``include_directories``.
+Gemini CLI has no turn-limit flag: ``model.maxSessionTurns`` in ``.gemini/settings.json``
+sets one, and reaching it exits with code 53.
+
+Read from the output: the final JSON document's ``session_id``, ``response`` (the final
+message), ``error`` (``type``, ``message``, ``code``) and ``stats`` (per model
+``tokens.prompt`` and ``tokens.candidates``, ``api.totalRequests`` as turns; tool calls the
+user side rejected as permission denials). Documented exit codes: 0 success, 1 error,
+42 bad input, 53 turn limit.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from shoal.agents.headless import (
+    LIMIT_PATTERN,
+    Arguments,
+    HeadlessAgent,
+    add,
+    exit_failure,
+    fits_argument,
+    last_line,
+    mapping,
+    strings,
+    text,
+)
+from shoal.agents.invocation import AgentRequest, ProcessOutcome
+from shoal.agents.registry import register
+from shoal.agents.result import ErrorKind, StructuredResult
+
+DEFAULT_APPROVAL_MODE = "auto_edit"
+TURN_LIMIT_EXIT = 53
+STDIN_PROMPT = "Carry out the task given above (read from standard input)."
+_EXIT_MEANING = {41: "authentication failed", 42: "bad input (prompt or arguments)",
+                 TURN_LIMIT_EXIT: "reached its session turn limit (model.maxSessionTurns)"}
+_KEYS = ("response", "error", "stats", "session_id")
+_MAX_TRIES = 200
+
+
+@register
+class GeminiAgent(HeadlessAgent):
+    name = "gemini"
+    executable = "gemini"
+    install_hint = ("install Gemini CLI (npm install -g @google/gemini-cli), then log in once with "
+                    "`gemini` or set GEMINI_API_KEY")
+    required_flags = ("--prompt", "--output-format", "--approval-mode")
+    own_settings = ("approval_mode", "allowed_tools", "include_directories")
+
+    def check(self, options: Mapping[str, Any]) -> None:
+        super().check(options)
+        text(self.name, options, "approval_mode")
+        strings(self.name, options, "allowed_tools")
+        strings(self.name, options, "include_directories")
+
+    def arguments(self, request: AgentRequest, options: dict[str, Any]) -> Arguments:
+        args = ["--output-format", "json",
+                "--approval-mode", text(self.name, options, "approval_mode") or DEFAULT_APPROVAL_MODE]
+        if model := text(self.name, options, "model"):
+            args += ["--model", model]
+        # `--name=value` for list options: a bare value after them would be taken as one more
+        args += [f"--allowed-tools={t}" for t in strings(self.name, options, "allowed_tools")]
+        args += [f"--include-directories={d}" for d in strings(self.name, options, "include_directories")]
+        if fits_argument(request.prompt):
+            return Arguments(args, [f"--prompt={request.prompt}"])
+        return Arguments(args, [f"--prompt={STDIN_PROMPT}"], stdin=request.prompt.encode("utf-8"))
+
+    def structured(self, outcome: ProcessOutcome) -> StructuredResult | None:
+        tail = outcome.tail()
+        doc = final_document(tail)
+        code = outcome.exit_code
+        if doc is None:
+            last = last_line(outcome, tail)
+            if code in _EXIT_MEANING:
+                return _failed(f"gemini {_EXIT_MEANING[code]} (exit {code})"
+                               + (f"; last output: {last}" if last else ""), {}, last)
+            if code == 0 and not outcome.timed_out:
+                return StructuredResult(ok=False, error=ErrorKind.BAD_OUTPUT,
+                                        message="gemini exited 0 without printing its JSON result"
+                                                + (f"; last output: {last}" if last else ""))
+            return exit_failure(self.name, outcome, tail)
+        metrics = _metrics(doc)
+        error = doc.get("error")
+        if error or code == TURN_LIMIT_EXIT:
+            detail = error.get("message") if isinstance(error, dict) else error
+            what = _EXIT_MEANING.get(code or 0, "reported an error")
+            message = f"gemini {what}" + (f" (exit {code})" if code else "")
+            message += f": {str(detail).strip()[:400]}" if detail else ""
+            return _failed(message, metrics, str(detail or ""))
+        response = doc.get("response")
+        return StructuredResult(ok=True, text=response if isinstance(response, str) else "", **metrics)
+
+    def final_output_seen(self, tail: bytes) -> bool:
+        text_ = tail.decode("utf-8", "replace")
+        if final_document(text_) is not None:
+            return True
+        # a document longer than the tail: its last top-level key and closing brace show
+        end = text_.rstrip()
+        return end.endswith("\n}") and any(f'\n  "{key}": ' in end[-4096:] for key in _KEYS)
+
+
+def final_document(text_: str) -> dict[str, Any] | None:
+    """The last JSON object that starts a line and has a key of gemini's result; it may be
+    pretty-printed over many lines and followed by other output (warnings on stderr)."""
+    decoder = json.JSONDecoder()
+    text_ = "\n" + text_
+    end = len(text_)
+    for _ in range(_MAX_TRIES):
+        end = text_.rfind("\n{", 0, end)
+        if end < 0:
+            return None
+        try:
+            value, _stop = decoder.raw_decode(text_, end + 1)
+        except ValueError:
+            continue
+        if isinstance(value, dict) and any(key in value for key in _KEYS):
+            return value
+    return None
+
+
+def _metrics(doc: dict[str, Any]) -> dict[str, Any]:
+    stats = mapping(doc.get("stats"))
+    tokens_in = tokens_out = turns = None
+    models = mapping(stats.get("models"))
+    for model in models.values():
+        if not isinstance(model, dict):
+            continue
+        tokens = mapping(model.get("tokens"))
+        api = mapping(model.get("api"))
+        tokens_in = add(tokens_in, tokens.get("prompt"))
+        tokens_out = add(tokens_out, tokens.get("candidates"))
+        turns = add(turns, api.get("totalRequests"))
+    denials = []
+    tools = mapping(stats.get("tools"))
+    by_name = mapping(tools.get("byName"))
+    for tool, info in by_name.items():
+        decisions = info.get("decisions") if isinstance(info, dict) else None
+        if isinstance(decisions, dict) and (decisions.get("reject") or 0) > 0:
+            denials.append(str(tool))
+    session = doc.get("session_id")
+    return {"session_id": session if isinstance(session, str) else None, "turns": turns,
+            "tokens_in": tokens_in, "tokens_out": tokens_out, "permission_denials": tuple(denials)}
+
+
+def _failed(message: str, metrics: dict[str, Any], detail: str = "") -> StructuredResult:
+    limited = LIMIT_PATTERN.search(detail or message) is not None
+    return StructuredResult(ok=False, message=message,
+                            error=ErrorKind.RATE_LIMITED if limited else None, **metrics)

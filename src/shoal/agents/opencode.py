@@ -1,0 +1,159 @@
+"""The ``opencode`` agent: OpenCode's non-interactive ``run`` with JSON events.
+
+Runs ``opencode run <prompt> --format json [--model provider/model] [--agent A]
+[--variant V] [extra_args]``, with ``OPENCODE_DISABLE_AUTOUPDATE=1`` and, when the
+``permission`` setting is given, ``OPENCODE_PERMISSION`` (its JSON: OpenCode's own permission
+config, e.g. ``{"edit": "allow", "bash": "allow"}``; ``run`` rejects whatever would need a
+question). OpenCode joins its message arguments and quotes one that holds spaces, so a
+prompt that is too long for one argument, or starts with ``-``, goes on stdin, which
+``run`` appends to the message. Settings, on top of `shoal.agents.headless`'s: ``agent``,
+``variant``, ``permission``.
+
+Read from the output: ``sessionID``; ``step_finish`` events (``part.cost`` summed,
+``part.tokens`` input, output, reasoning and cache summed, one turn each; a ``part.reason``
+other than ``tool-calls``, usually ``stop``, ends the run); the last ``text`` part (the
+final message); ``error`` events (``error.name``, ``error.data.message``); tool calls
+rejected for want of permission.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from shoal.agents.base import AgentSetupError
+from shoal.agents.headless import (
+    LIMIT_PATTERN,
+    Arguments,
+    HeadlessAgent,
+    add,
+    events,
+    exit_failure,
+    fits_argument,
+    last_line,
+    mapping,
+    text,
+)
+from shoal.agents.invocation import AgentRequest, ProcessOutcome
+from shoal.agents.registry import register
+from shoal.agents.result import ErrorKind, StructuredResult
+
+_MORE = "tool-calls"  # a step_finish with this reason is followed by another step
+
+
+@register
+class OpenCodeAgent(HeadlessAgent):
+    name = "opencode"
+    executable = "opencode"
+    install_hint = ("install OpenCode (npm install -g opencode-ai), then `opencode auth login` "
+                    "for your model's provider")
+    help_args = ("run", "--help")
+    required_flags = ("--format",)
+    own_settings = ("agent", "variant", "permission")
+
+    def check(self, options: Mapping[str, Any]) -> None:
+        super().check(options)
+        text(self.name, options, "agent")
+        text(self.name, options, "variant")
+        permission = options.get("permission")
+        if permission is not None and not isinstance(permission, (Mapping, str)):
+            raise AgentSetupError(
+                f"the opencode agent's permission must be a mapping or a string, got {permission!r}",
+                hint='e.g. permission: {edit: allow, bash: allow}')
+
+    def arguments(self, request: AgentRequest, options: dict[str, Any]) -> Arguments:
+        inline = fits_argument(request.prompt)
+        args = ["run", *([request.prompt] if inline else []), "--format", "json"]
+        if model := text(self.name, options, "model"):
+            args += ["--model", model]
+        if agent := text(self.name, options, "agent"):
+            args += ["--agent", agent]
+        if variant := text(self.name, options, "variant"):
+            args += ["--variant", variant]
+        return Arguments(args, stdin=None if inline else request.prompt.encode("utf-8"))
+
+    def extra_env(self, request: AgentRequest, options: dict[str, Any]) -> dict[str, str]:
+        env = {"OPENCODE_DISABLE_AUTOUPDATE": "1"}
+        permission = options.get("permission")
+        if permission is not None:
+            env["OPENCODE_PERMISSION"] = (permission if isinstance(permission, str)
+                                          else json.dumps(dict(permission)))
+        return env
+
+    def structured(self, outcome: ProcessOutcome) -> StructuredResult | None:
+        tail = outcome.tail()
+        session = None
+        cost: float | None = None
+        tokens_in = tokens_out = None
+        steps = 0
+        state = "none"  # what the last event said: "running", "done" or "error"
+        error = ""
+        final = ""
+        denials: list[str] = []
+        for event in reversed(list(events(tail))):  # oldest first
+            session = event.get("sessionID") if isinstance(event.get("sessionID"), str) else session
+            kind = event.get("type")
+            part = mapping(event.get("part"))
+            if kind == "step_start":
+                state = "running"
+            elif kind == "step_finish":
+                steps += 1
+                if isinstance(part.get("cost"), (int, float)):
+                    cost = (cost or 0.0) + float(part["cost"])
+                tokens = mapping(part.get("tokens"))
+                cache = mapping(tokens.get("cache"))
+                for value in (tokens.get("input"), cache.get("read"), cache.get("write")):
+                    tokens_in = add(tokens_in, value)
+                for value in (tokens.get("output"), tokens.get("reasoning")):
+                    tokens_out = add(tokens_out, value)
+                state = "running" if part.get("reason") == _MORE else "done"
+            elif kind == "text" and isinstance(part.get("text"), str):
+                final = part["text"]
+            elif kind == "tool_use":
+                denials += _denial(part)
+            elif kind == "error":
+                state, error = "error", _error_text(event.get("error"))
+        metrics: dict[str, Any] = {"session_id": session, "turns": steps or None, "cost_usd": cost,
+                                   "tokens_in": tokens_in, "tokens_out": tokens_out,
+                                   "permission_denials": tuple(denials)}
+        if state == "done":
+            return StructuredResult(ok=True, text=final, **metrics)
+        if state == "error":
+            limited = LIMIT_PATTERN.search(error) is not None
+            return StructuredResult(ok=False, text=final, message=f"opencode: {error}"[:600],
+                                    error=ErrorKind.RATE_LIMITED if limited else None, **metrics)
+        if outcome.exit_code == 0 and not outcome.timed_out:
+            last = last_line(outcome, tail)
+            return StructuredResult(ok=False, error=ErrorKind.BAD_OUTPUT, text=final, **metrics,
+                                    message="opencode exited 0 before its last step finished"
+                                            + (f"; last output: {last}" if last else ""))
+        failed = exit_failure(self.name, outcome, tail, **metrics)
+        return failed or (StructuredResult(text=final, **metrics) if session else None)
+
+    def final_output_seen(self, tail: bytes) -> bool:
+        for event in events(tail, needle='"type"'):
+            kind = event.get("type")
+            if kind == "error":
+                return True
+            if kind in ("step_finish", "step_start", "text", "tool_use"):
+                part = mapping(event.get("part"))
+                return kind == "step_finish" and part.get("reason") != _MORE
+        return False
+
+
+def _error_text(error: Any) -> str:
+    if not isinstance(error, dict):
+        return str(error or "error")
+    data = mapping(error.get("data"))
+    name = str(error.get("name") or "Error")
+    message = data.get("message") or error.get("message")
+    return f"{name}: {message}" if message else name
+
+
+def _denial(part: dict[str, Any]) -> list[str]:
+    state = mapping(part.get("state"))
+    problem = str(state.get("error") or "")
+    if state.get("status") == "error" and "permission" in problem.lower():
+        return [str(part.get("tool") or "tool")]
+    return []

@@ -1,0 +1,110 @@
+"""A fake Codex CLI: ``codex exec --json --sandbox MODE -C DIR [--] [PROMPT | -]``.
+
+The prompt is the argument; ``-`` or none reads it from stdin. Prints the ``exec --json``
+JSONL events (``thread.started``, ``turn.started``, ``item.*``, ``turn.completed`` with
+usage, ``turn.failed``, ``error``) in the real shapes. ``--full-auto`` was removed upstream:
+like any unknown argument it is a clap usage error, exit 2. A ``read-only`` sandbox writes
+nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+from .scenario import VERSION_ENV, Fake, Parser, emit, flood, hang, read_stdin, usage
+
+VERSION = "codex-cli 0.46.0"
+SANDBOXES = ("read-only", "workspace-write", "danger-full-access")
+UNSUPPORTED = ("turn-limit", "denied")
+
+
+def parser() -> Parser:
+    p = Parser("codex exec", "clap", usage_line="codex exec [OPTIONS] [PROMPT] [COMMAND]")
+    p.flag("--json", action="store_true", help="Print events to stdout as JSONL")
+    p.flag("-s", "--sandbox", choices=SANDBOXES, help="Select the sandbox policy to use when "
+           "executing model-generated shell commands")
+    p.flag("-C", "--cd", help="Tell the agent to use the specified directory as its working root")
+    p.flag("-m", "--model", help="Model the agent should use")
+    p.flag("-p", "--profile", help="Configuration profile from config.toml to specify default options")
+    p.flag("-c", "--config", action="append", default=[], help="Override a configuration value "
+           "that would otherwise be loaded from ~/.codex/config.toml")
+    p.flag("--skip-git-repo-check", action="store_true", help="Allow running Codex outside a Git repository")
+    p.flag("-o", "--output-last-message", help="Specifies file where the last message from the agent "
+           "should be written")
+    p.flag("-h", "--help", action="store_true", help="Print help")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] in (["--version"], ["-V"]):
+        print(os.environ.get(VERSION_ENV) or VERSION)
+        return 0
+    if not args or args[0] not in ("exec", "e"):
+        usage("fake codex: only `codex exec` is faked" if args and args[0] not in ("-h", "--help")
+              else "Usage: codex [OPTIONS] [PROMPT]\n       codex [OPTIONS] <COMMAND> [ARGS]\n\n"
+                   "Commands:\n  exec  Run Codex non-interactively", 0 if args else 2)
+    p = parser()
+    ns, words = p.parse(args[1:])
+    if ns.help:
+        print(p.format_help())
+        return 0
+    prompt = read_stdin() if words in ([], ["-"]) else " ".join(words)
+    if not prompt.strip():
+        usage("No prompt provided. Either specify one as an argument or pipe the prompt into stdin.", 1)
+    root = Path(ns.cd) if ns.cd else None
+    if root is not None and not root.is_dir():
+        usage(f"Error: failed to change directory to {ns.cd}: No such file or directory (os error 2)", 1)
+    fake = Fake("codex", prompt, root)
+    fake.record(args, stdin=words in ([], ["-"]))
+    if fake.scenario in UNSUPPORTED:
+        usage(f"fake codex: scenario {fake.scenario!r} has no codex equivalent")
+    return _run(fake, ns)
+
+
+def _run(fake: Fake, ns: Any) -> int:
+    scenario = fake.scenario
+    if scenario == "hang":
+        hang()
+    if scenario == "crash":
+        usage("thread 'main' panicked at codex-rs/exec/src/lib.rs:212:10:\nfailed to load "
+              "configuration: invalid type: string \"high\", expected a boolean", 101)
+    emit({"type": "thread.started", "thread_id": str(uuid.uuid4())})
+    emit({"type": "turn.started"})
+    if scenario in ("api-error", "rate-limit"):
+        message = ("unexpected status 401 Unauthorized: Missing bearer or basic authentication in header"
+                   if scenario == "api-error" else
+                   "exceeded retry limit, last status: 429 Too Many Requests, request id: req_fake")
+        if scenario == "rate-limit":
+            emit({"type": "error", "message": "Reconnecting... 1/5 (stream disconnected before completion)"})
+        emit({"type": "error", "message": message})
+        emit({"type": "turn.failed", "error": {"message": message}})
+        return 1
+    if scenario == "flood":
+        flood(lambda i: f'{{"type":"item.updated","item":{{"id":"item_r","type":"reasoning",'
+                        f'"text":"considering option {i}"}}}}')
+    if scenario == "garbage":
+        emit("{not json at all")
+        emit("2025-01-01T00:00:00Z WARN codex_core: a log line on the wrong stream")
+    emit({"type": "item.completed", "item": {"id": "item_0", "type": "reasoning", "text": "**Planning the edit**"}})
+    paths = fake.work() if ns.sandbox != "read-only" else []
+    for i, path in enumerate(paths, 1):
+        emit({"type": "item.completed", "item": {"id": f"item_{i}", "type": "file_change", "status": "completed",
+                                                 "changes": [{"path": str(fake.root / path), "kind": "update"}]}})
+    if scenario == "no-result":
+        return 0
+    report = fake.report("fail" if scenario == "fail" else "pass")
+    emit({"type": "item.completed", "item": {"id": "item_9", "type": "agent_message", "text": report}})
+    emit({"type": "turn.completed",
+          "usage": {"input_tokens": 24763, "cached_input_tokens": 24448, "output_tokens": 122}})
+    if scenario == "hang-after-result":
+        hang()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

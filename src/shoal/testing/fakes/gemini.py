@@ -1,0 +1,117 @@
+"""A fake Gemini CLI: ``gemini --output-format json --approval-mode MODE --prompt=TEXT``.
+
+The prompt is ``--prompt`` (``-p``) or positional words, with stdin put before it when
+piped. Prints one pretty-printed JSON document at the end (``session_id``, ``response``,
+``stats`` or ``error``) and exits with the documented codes: 1 error, 41 authentication,
+53 turn limit. Unknown arguments are refused as yargs' strict mode does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import uuid
+from typing import Any
+
+from .scenario import VERSION_ENV, Fake, Parser, flood, hang, read_stdin, usage
+
+VERSION = "0.9.0"
+MODES = ("default", "auto_edit", "yolo")
+
+
+def parser() -> Parser:
+    p = Parser("gemini", "yargs", usage_line="gemini [options]")
+    p.flag("-p", "--prompt", help="Prompt. Appended to input on stdin (if any).")
+    p.flag("-m", "--model", help="Model")
+    p.flag("-o", "--output-format", choices=("text", "json", "stream-json"), default="text",
+           help="The format of the CLI output.")
+    p.flag("--approval-mode", choices=MODES, default="default",
+           help="Set the approval mode: default, auto_edit, yolo")
+    p.flag("--allowed-tools", nargs="+", action="extend", default=[],
+           help="Tools that are allowed to run without confirmation")
+    p.flag("--include-directories", nargs="+", action="extend", default=[],
+           help="Additional directories to include in the workspace")
+    p.flag("-y", "--yolo", action="store_true", help="Automatically accept all actions")
+    p.flag("-d", "--debug", action="store_true", help="Run in debug mode?")
+    p.flag("-v", "--version", action="store_true", help="Show version number")
+    p.flag("-h", "--help", action="store_true", help="Show help")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    p = parser()
+    ns, words = p.parse(args)
+    if ns.help:
+        print(p.format_help())
+        return 0
+    if ns.version:
+        print(os.environ.get(VERSION_ENV) or VERSION)
+        return 0
+    piped = read_stdin()
+    prompt = "\n\n".join(part for part in (piped, ns.prompt or " ".join(words)) if part)
+    if not prompt.strip():
+        usage("No input provided via stdin. Input can be provided by piping data into gemini or "
+              "using the --prompt option.", 1)
+    fake = Fake("gemini", prompt)
+    fake.record(args, stdin=bool(piped))
+    return _run(fake, ns)
+
+
+def _stats(denied: bool = False) -> dict[str, Any]:
+    decisions = {"accept": 0, "reject": 1 if denied else 0, "modify": 0, "auto_accept": 1}
+    return {"models": {"gemini-2.5-pro": {
+                "api": {"totalRequests": 3, "totalErrors": 0, "totalLatencyMs": 5053},
+                "tokens": {"prompt": 24939, "candidates": 20, "total": 25113, "cached": 21263,
+                           "thoughts": 154, "tool": 0}}},
+            "tools": {"totalCalls": 2, "totalSuccess": 1, "totalFail": 1 if denied else 0,
+                      "byName": {"run_shell_command": {"count": 1, "decisions": decisions}}},
+            "files": {"totalLinesAdded": 1, "totalLinesRemoved": 0}}
+
+
+def _run(fake: Fake, ns: Any) -> int:
+    scenario = fake.scenario
+    session = str(uuid.uuid4())
+
+    def document(**fields: Any) -> None:
+        if ns.output_format == "json":
+            print(json.dumps({"session_id": session, **fields}, indent=2), flush=True)
+        else:
+            print(fields.get("response") or fields.get("error", {}).get("message", ""), flush=True)
+
+    def error(kind: str, message: str, code: int) -> int:
+        document(error={"type": kind, "message": message, "code": code})
+        return code
+
+    print("Loaded cached credentials.", file=sys.stderr, flush=True)
+    if scenario == "hang":
+        hang()
+    if scenario == "crash":
+        usage("file:///usr/lib/node_modules/@google/gemini-cli/dist/index.js:12\nTypeError: "
+              "Cannot read properties of undefined (reading 'model')", 1)
+    if scenario == "api-error":
+        return error("FatalAuthenticationError", "[API Error: API key not valid. Please pass a valid "
+                     "API key.]", 41)
+    if scenario == "rate-limit":
+        return error("Error", "[API Error: You exceeded your current quota, please check your plan "
+                     "and billing details. (Status: RESOURCE_EXHAUSTED, code 429)]", 1)
+    if scenario == "flood":
+        flood(lambda i: f"[DEBUG] streaming chunk {i} " + "." * 60)
+    if scenario == "garbage":
+        print("Data collection is disabled.\n{not json", flush=True)
+    fake.work()
+    if scenario == "turn-limit":
+        return error("FatalTurnLimitedError", "Reached max session turns for this session. Increase "
+                     "the number of turns by specifying maxSessionTurns in settings.json.", 53)
+    if scenario == "no-result":
+        return 0
+    document(response=fake.report("fail" if scenario == "fail" else "pass"),
+             stats=_stats(denied=scenario == "denied"))
+    if scenario == "hang-after-result":
+        hang()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,286 @@
+"""The claude adapter: its argument list, every output shape of the fake Claude Code (a real
+child process), and three-task runs on real repositories."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from shoal.agents import (
+    AgentSetupError,
+    ErrorKind,
+    ResultSource,
+    ResultStatus,
+    get_agent,
+)
+from shoal.agents.headless import MAX_PROMPT_ARG_BYTES
+from shoal.model import Task, TaskId, TaskState
+
+from .clis import (
+    assert_all_landed,
+    assert_failed_with,
+    attempts,
+    calls,
+    fake_cli,
+    three_tasks,
+)
+
+__all__ = ["fake_cli"]  # a fixture
+
+
+def test_default_arguments(make_request, workdir):
+    invocation = get_agent("claude").prepare(make_request(prompt="# Task\ndo it\n"))
+    argv = invocation.argv
+    assert argv[:7] == ("claude", "-p", "--output-format", "stream-json", "--verbose",
+                        "--permission-mode", "acceptEdits")
+    system = argv[argv.index("--append-system-prompt") + 1]
+    assert "task t1" in system and "Do not change any file" in system
+    assert argv[-2:] == ("--", "# Task\ndo it\n")
+    assert invocation.stdin is None
+    assert invocation.env["SHOAL_WORKDIR"] == str(workdir)
+
+
+def test_settings_become_flags(make_request):
+    task = Task(id=TaskId("auth"), owns=("src/auth/**",), reads=("common/types.py",),
+                forbids=("src/billing/**",))
+    agent = get_agent("claude", {
+        "model": "opus", "permission_mode": "bypassPermissions", "allowed_tools": ["Read", "Bash(git diff:*)"],
+        "disallowed_tools": "WebFetch", "max_turns": 12, "max_budget_usd": 2.5,
+        "append_system_prompt": "Prefer small commits.", "extra_args": ["--debug"],
+        "env": {"ANTHROPIC_MODEL": "x"}, "executable": "/opt/claude/bin/claude"})
+    invocation = agent.prepare(make_request(task))
+    argv = list(invocation.argv)
+    assert argv[0] == "/opt/claude/bin/claude"
+    assert argv[argv.index("--permission-mode") + 1] == "bypassPermissions"
+    assert argv[argv.index("--model") + 1] == "opus"
+    tools = argv.index("--allowedTools")
+    assert argv[tools + 1: tools + 3] == ["Read", "Bash(git diff:*)"]
+    assert argv[argv.index("--disallowedTools") + 1] == "WebFetch"
+    assert argv[argv.index("--max-turns") + 1] == "12"
+    assert argv[argv.index("--max-budget-usd") + 1] == "2.5"
+    system = argv[argv.index("--append-system-prompt") + 1]
+    assert "src/auth/**" in system and "common/types.py" in system and "src/billing/**" in system
+    assert system.endswith("Prefer small commits.")
+    # extra args come before the `--` that ends the options, so the prompt stays the prompt
+    assert argv.index("--debug") < argv.index("--") == len(argv) - 2
+    assert invocation.env["ANTHROPIC_MODEL"] == "x"
+
+
+def test_append_system_prompt_can_be_left_out(make_request):
+    argv = get_agent("claude", {"append_system_prompt": False}).prepare(make_request()).argv
+    assert "--append-system-prompt" not in argv
+
+
+def test_a_long_prompt_goes_on_stdin(make_request):
+    prompt = "x" * (MAX_PROMPT_ARG_BYTES + 1)
+    invocation = get_agent("claude").prepare(make_request(prompt=prompt))
+    assert invocation.stdin == prompt.encode()
+    assert "--" not in invocation.argv and prompt not in invocation.argv
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"max_turn": 3}, "did you mean 'max_turns'"),
+    ({"max_turns": 0}, "max_turns must be a positive whole number"),
+    ({"max_turns": 2.5}, "max_turns must be a positive whole number"),
+    ({"max_budget_usd": "lots"}, "max_budget_usd must be a positive number"),
+    ({"allowed_tools": [1, 2]}, "allowed_tools must be a list of strings"),
+    ({"append_system_prompt": 3}, "append_system_prompt must be true, false or a string"),
+    ({"env": ["A=1"]}, "env must be a mapping"),
+    ({"sandbox": "read-only"}, "has no setting 'sandbox'"),
+])
+def test_bad_settings_are_refused_when_the_agent_is_built(settings, message):
+    with pytest.raises(AgentSetupError, match=message):
+        get_agent("claude", settings)
+
+
+def test_bad_task_options_fail_the_attempt_setup(make_request):
+    with pytest.raises(AgentSetupError, match="max_turns"):
+        get_agent("claude").prepare(make_request(options={"max_turns": -1}))
+
+
+# -- the fake Claude Code, one output shape at a time ---------------------------------------
+PROMPT = "# Task\n\n## Files to Modify\n- src/out.txt\n"
+
+
+def attempt(fake_cli, make_request, run, scenario, settings=None, timeout=20.0, **env):
+    fake_cli("claude", scenario, **env)
+    agent = get_agent("claude", settings)
+    outcome = run(agent.prepare(make_request(prompt=PROMPT)), timeout=timeout)
+    return agent, outcome, agent.interpret(outcome)
+
+
+def test_ok(fake_cli, make_request, run, workdir):
+    _, _, result = attempt(fake_cli, make_request, run, "ok")
+    assert (result.status, result.source) == (ResultStatus.SUCCEEDED, ResultSource.REPORT)
+    assert (workdir / "src/out.txt").read_text() == "written by fake claude for t1\n"
+    assert result.report is not None and result.report.files_modified == ("src/out.txt",)
+    assert result.session_id and len(result.session_id) == 36
+    assert (result.turns, result.tokens_in, result.tokens_out) == (3, 120 + 2000 + 8000, 450)
+    assert result.cost_usd == pytest.approx(0.0421)
+    assert result.permission_denials == ()
+
+
+def test_the_child_gets_exactly_the_prompt_and_the_flags(fake_cli, make_request, run, tmp_path):
+    log = fake_cli("claude", "ok")
+    agent = get_agent("claude", {"max_turns": 4})
+    run(agent.prepare(make_request(prompt=PROMPT)))
+    (call,) = calls(log)
+    assert call["prompt"] == PROMPT and call["stdin"] is False
+    assert call["argv"][call["argv"].index("--max-turns") + 1] == "4"
+
+
+def test_a_long_prompt_reaches_the_child_on_stdin(fake_cli, make_request, run):
+    log = fake_cli("claude", "ok")
+    prompt = PROMPT + "\n" + "padding line\n" * 10_000
+    outcome = run(get_agent("claude").prepare(make_request(prompt=prompt)))
+    (call,) = calls(log)
+    assert call["stdin"] is True and call["prompt"] == prompt
+    assert get_agent("claude").interpret(outcome).ok
+
+
+def test_worker_reports_fail(fake_cli, make_request, run):
+    _, _, result = attempt(fake_cli, make_request, run, "fail")
+    assert (result.status, result.source) == (ResultStatus.FAILED, ResultSource.REPORT)
+    assert "the fake was told to fail" in result.summary
+
+
+def test_is_error_with_subtype_success_is_a_failure(fake_cli, make_request, run):
+    """A failed API call reports subtype "success" with is_error true: the agent's message shows."""
+    _, _, result = attempt(fake_cli, make_request, run, "api-error")
+    assert (result.status, result.source, result.error) == (
+        ResultStatus.FAILED, ResultSource.STRUCTURED, ErrorKind.CRASH)
+    assert "Invalid API key" in result.summary and "is_error: True" in result.summary
+
+
+def test_rate_limit(fake_cli, make_request, run):
+    _, _, result = attempt(fake_cli, make_request, run, "rate-limit")
+    assert (result.status, result.error) == (ResultStatus.FAILED, ErrorKind.RATE_LIMITED)
+    assert "429" in result.summary
+
+
+def test_turn_limit(fake_cli, make_request, run):
+    _, _, result = attempt(fake_cli, make_request, run, "turn-limit", {"max_turns": 2})
+    assert (result.status, result.source) == (ResultStatus.FAILED, ResultSource.STRUCTURED)
+    assert "turn limit" in result.summary and "error_max_turns" in result.summary
+    assert result.turns == 2
+
+
+def test_permission_denials(fake_cli, make_request, run):
+    _, _, result = attempt(fake_cli, make_request, run, "denied")
+    assert result.ok and result.permission_denials == ("Bash(git push)",)
+
+
+def test_no_result_event_is_bad_output(fake_cli, make_request, run):
+    _, _, result = attempt(fake_cli, make_request, run, "no-result")
+    assert (result.status, result.error) == (ResultStatus.FAILED, ErrorKind.BAD_OUTPUT)
+    assert "without printing its result event" in result.summary
+    assert result.session_id  # read from the init event
+
+
+def test_invalid_json_lines_are_skipped(fake_cli, make_request, run):
+    _, _, result = attempt(fake_cli, make_request, run, "garbage")
+    assert (result.status, result.source) == (ResultStatus.SUCCEEDED, ResultSource.REPORT)
+
+
+def test_huge_output_still_yields_the_result(fake_cli, make_request, run):
+    _, outcome, result = attempt(fake_cli, make_request, run, "flood", SHOAL_FAKE_FLOOD_MB="3")
+    assert outcome.log_path.stat().st_size > 3 * 1024 * 1024
+    assert result.ok and result.cost_usd == pytest.approx(0.0421)
+
+
+def test_crash_shows_the_agents_message(fake_cli, make_request, run):
+    _, outcome, result = attempt(fake_cli, make_request, run, "crash")
+    assert outcome.exit_code == 1
+    assert (result.status, result.error) == (ResultStatus.FAILED, ErrorKind.CRASH)
+    assert "exited with code 1: Error: ENOENT" in result.summary
+
+
+def test_hang_after_result(fake_cli, make_request, run):
+    agent, outcome, result = attempt(fake_cli, make_request, run, "hang-after-result", timeout=1.5)
+    assert outcome.timed_out
+    assert agent.final_output_seen(outcome.log_path.read_bytes())
+    assert result.ok and any("then stopped at its time limit" in n for n in result.notes)
+
+
+def test_silent_hang(fake_cli, make_request, run):
+    agent, outcome, result = attempt(fake_cli, make_request, run, "hang", timeout=1.0)
+    assert outcome.timed_out
+    assert not agent.final_output_seen(outcome.log_path.read_bytes())
+    assert (result.status, result.error) == (ResultStatus.FAILED, ErrorKind.TIMEOUT)
+
+
+def test_a_version_without_a_needed_flag(fake_cli, make_request, run):
+    _, _, result = attempt(fake_cli, make_request, run, "ok", SHOAL_FAKE_HIDE_FLAGS="--permission-mode")
+    assert result.status is ResultStatus.FAILED
+    assert "unknown option '--permission-mode'" in result.summary
+
+
+def test_unknown_extra_args_are_refused_by_the_cli(fake_cli, make_request, run):
+    _, _, result = attempt(fake_cli, make_request, run, "ok", {"extra_args": ["--no-such-flag"]})
+    assert result.status is ResultStatus.FAILED and "unknown option '--no-such-flag'" in result.summary
+
+
+def test_final_output_seen():
+    agent = get_agent("claude")
+    result = json.dumps({"type": "result", "subtype": "success", "is_error": False}).encode()
+    assert agent.final_output_seen(b'{"type":"system","subtype":"init"}\n' + result + b"\n")
+    assert agent.final_output_seen(result + b"\nsome stderr line after it\n")
+    assert not agent.final_output_seen(b'{"type":"assistant","message":{"content":"result"}}\n')
+    assert not agent.final_output_seen(b'{"type":"result", "subtype": "succ')  # cut off
+    assert not agent.final_output_seen(b"")
+
+
+def test_parsing_a_log_written_by_hand(outcome_for):
+    """The shapes as documented, with fields missing or of the wrong type."""
+    agent = get_agent("claude")
+    odd = {"type": "result", "subtype": "success", "is_error": False, "result": "done",
+           "num_turns": "three", "total_cost_usd": True, "usage": "none", "permission_denials": [7]}
+    result = agent.interpret(outcome_for(json.dumps(odd) + "\n"))
+    assert result.ok and (result.turns, result.cost_usd, result.tokens_in) == (None, None, None)
+    budget = {"type": "result", "subtype": "error_max_budget_usd", "is_error": False}
+    result = agent.interpret(outcome_for(json.dumps(budget) + "\n"))
+    assert result.status is ResultStatus.FAILED and "stopped at its budget" in result.summary
+    # a result that is not the last line (stderr after it) still counts
+    result = agent.interpret(outcome_for(json.dumps({**odd, "result": "TASK COMPLETE"}) + "\nbye\n"))
+    assert result.ok
+
+
+# -- end to end ------------------------------------------------------------------------------
+def test_three_tasks_end_to_end(fake_cli, tmp_path):
+    log = fake_cli("claude", "ok")
+    result, repo = three_tasks(tmp_path, "claude", {"model": "sonnet", "max_turns": 30})
+    assert_all_landed(result, repo, "claude")
+    records = attempts(repo, result.run_id)
+    assert all(r.result["session_id"] and r.result["cost_usd"] == pytest.approx(0.0421) for r in records)
+    assert all(r.result["tokens_out"] == 450 for r in records)
+    argvs = [c["argv"] for c in calls(log)]
+    assert len(argvs) == 3 and all(a[a.index("--model") + 1] == "sonnet" for a in argvs)
+
+
+def test_three_tasks_with_an_api_error(fake_cli, tmp_path):
+    fake_cli("claude", "ok,b=api-error")
+    result, repo = three_tasks(tmp_path, "claude")
+    stored = assert_failed_with(result, repo, "b", "Invalid API key")
+    assert stored["source"] == "structured" and stored["session_id"]
+    assert result.task("a").state is TaskState.SUCCEEDED
+
+
+def test_three_tasks_when_claude_is_not_installed(tmp_path):
+    result, _ = three_tasks(tmp_path, "claude", {"executable": "claude-not-installed-here"})
+    for task in ("a", "b"):
+        reason = result.task(task).reason or ""
+        assert result.task(task).state is TaskState.FAILED
+        assert "claude-not-installed-here" in reason and "npm install" in reason
+    assert result.task("c").state is TaskState.SKIPPED
+
+
+
+def test_final_output_seen_when_the_result_line_is_longer_than_the_tail():
+    line = json.dumps({"type": "result", "subtype": "success", "result": "x" * 100_000,
+                       "session_id": "s", "total_cost_usd": 1.0, "usage": {},
+                       "permission_denials": []}, separators=(",", ":")).encode()
+    agent = get_agent("claude")
+    assert agent.final_output_seen(line[-64 * 1024:] + b"\n")
+    quoted = json.dumps({"type": "user", "content": line.decode()}, separators=(",", ":")).encode()
+    assert not agent.final_output_seen(quoted[-64 * 1024:])  # the keys escaped in a message

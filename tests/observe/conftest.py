@@ -1,0 +1,154 @@
+"""Real runs on real repositories, made once per session and only read by the tests: each
+shape the audit must pass (parallel with dependencies, waves, every scheduling rule, retries,
+failures with the sequential fallback, a boundary violation merged with `warn`)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import shoal
+from shoal.engine import RunResult
+from shoal.git import Git
+from shoal.store import Store, default_db_path
+from shoal.testing import make_repo
+
+SLEEP = "sleep 0.4"  # long enough that tasks started together overlap on a loaded machine
+
+
+@dataclass(frozen=True)
+class Ran:
+    repo: Path
+    plan: Path
+    result: RunResult
+
+    @property
+    def run_id(self) -> str:
+        return self.result.run_id
+
+    def store(self) -> Store:
+        return Store.open(default_db_path(Git(self.repo).common_dir()), create=False)
+
+
+@pytest.fixture(scope="session")
+def _env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """tests/conftest.py's git isolation, for session-scoped runs (made before it applies)."""
+    home = tmp_path_factory.mktemp("home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
+        mp.setenv("HOME", str(home))
+        mp.setenv("XDG_CONFIG_HOME", str(home))
+        for name in ("GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "GIT_AUTHOR_NAME",
+                     "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "EMAIL"):
+            mp.delenv(name, raising=False)
+        yield
+
+
+def make_run(folder: Path, tasks: list[dict[str, object]], *, top: dict[str, object] | None = None,
+             **options: object) -> Ran:
+    """A repository in `folder`, a canonical plan beside it, and a real run of it."""
+    repo = make_repo(folder / "repo", {"README.md": "# demo\n", "shared.txt": "start\n"})
+    data: dict[str, object] = {"version": 1, "defaults": {"timeout": "30s", "retries": 0}}
+    data.update(top or {})
+    data["tasks"] = tasks
+    plan = folder / "plan.json"
+    plan.write_text(json.dumps(data, indent=1), encoding="utf-8")
+    result = shoal.run(plan, repo=repo, grace_s=0.5, **options)  # type: ignore[arg-type]
+    return Ran(repo, plan, result)
+
+
+def _writes(name: str, *before: str) -> list[str]:
+    return [*before, f"echo {name} > {name}.txt"]
+
+
+@pytest.fixture(scope="session")
+def parallel_run(_env: None, tmp_path_factory: pytest.TempPathFactory) -> Ran:
+    """a and b side by side, c after both; two slots."""
+    return make_run(tmp_path_factory.mktemp("parallel"), [
+        {"id": "a", "owns": ["a.txt"], "run": _writes("a", SLEEP)},
+        {"id": "b", "owns": ["b.txt"], "run": _writes("b", SLEEP)},
+        {"id": "c", "owns": ["c.txt"], "after": ["a", "b"], "run": _writes("c")},
+    ], max_parallel=2)
+
+
+@pytest.fixture(scope="session")
+def slots_run(_env: None, tmp_path_factory: pytest.TempPathFactory) -> Ran:
+    """Three independent tasks, two slots: e waits for one."""
+    return make_run(tmp_path_factory.mktemp("slots"), [
+        {"id": t, "owns": [f"{t}.txt"], "run": _writes(t, SLEEP)} for t in ("a", "b", "e")
+    ], max_parallel=2)
+
+
+@pytest.fixture(scope="session")
+def waves_run(_env: None, tmp_path_factory: pytest.TempPathFactory) -> Ran:
+    """The waves strategy: wave 1 {a, b}, wave 2 {c, d}."""
+    return make_run(tmp_path_factory.mktemp("waves"), [
+        {"id": "a", "owns": ["a.txt"], "run": _writes("a", "sleep 1")},
+        {"id": "b", "owns": ["b.txt"], "run": _writes("b", "sleep 0.1")},
+        {"id": "c", "owns": ["c.txt"], "after": ["a"], "run": _writes("c", SLEEP)},
+        {"id": "d", "owns": ["d.txt"], "after": ["b"], "run": _writes("d", SLEEP)},
+    ], strategy="waves", max_parallel=2)
+
+
+@pytest.fixture(scope="session")
+def rules_run(_env: None, tmp_path_factory: pytest.TempPathFactory) -> Ran:
+    """Every rule, one pair at a time: a serial phase (s1, s2); a conflicting pair (x, y own
+    shared.txt); two RED tasks; a CRITICAL task beside a plain one; a last phase (f)."""
+    append = "echo {0} >> shared.txt"
+    tasks: list[dict[str, object]] = [
+        {"id": "s1", "phase": "prep", "owns": ["s1.txt"], "run": _writes("s1")},
+        {"id": "s2", "phase": "prep", "owns": ["s2.txt"], "run": _writes("s2")},
+        {"id": "x", "owns": ["shared.txt"], "run": [append.format("x")]},
+        {"id": "y", "owns": ["shared.txt"], "run": [append.format("y")]},
+        {"id": "r1", "title": "r1 [R:RED]", "owns": ["r1.txt"], "after": ["x", "y"],
+         "run": _writes("r1")},
+        {"id": "r2", "risk": "red", "owns": ["r2.txt"], "after": ["x", "y"], "run": _writes("r2")},
+        {"id": "k", "risk": "critical", "owns": ["k.txt"], "after": ["r1", "r2"],
+         "run": _writes("k")},
+        {"id": "g", "owns": ["g.txt"], "after": ["r1", "r2"], "run": _writes("g")},
+        {"id": "h", "owns": ["h.txt"], "after": ["k", "g"], "run": _writes("h")},
+        {"id": "f", "phase": "wrap", "owns": ["f.txt"], "run": _writes("f")},
+    ]
+    for t in tasks:
+        t.setdefault("phase", "main")
+    return make_run(tmp_path_factory.mktemp("rules"), tasks, top={"phases": [
+        {"name": "prep", "parallel": False}, {"name": "main"}, {"name": "wrap"}]})
+
+
+@pytest.fixture(scope="session")
+def retry_run(_env: None, tmp_path_factory: pytest.TempPathFactory) -> Ran:
+    """t fails its first attempt and is retried; u runs beside it; v waits for t."""
+    folder = tmp_path_factory.mktemp("retry")
+    flag = folder / "second-try"
+    return make_run(folder, [
+        {"id": "t", "owns": ["t.txt"], "retries": 1,
+         "run": ["echo t > t.txt", f"test -f {flag} || {{ touch {flag}; exit 1; }}"]},
+        {"id": "u", "owns": ["u.txt"], "run": _writes("u", SLEEP)},
+        {"id": "v", "owns": ["v.txt"], "after": ["t"], "run": _writes("v")},
+    ], max_parallel=2)
+
+
+@pytest.fixture(scope="session")
+def failing_run(_env: None, tmp_path_factory: pytest.TempPathFactory) -> Ran:
+    """f1 and f2 fail side by side (the run falls back to one task at a time); d, after f1, is
+    skipped; ok1 and ok2 then run one at a time."""
+    return make_run(tmp_path_factory.mktemp("failing"), [
+        {"id": "f1", "owns": ["f1.txt"], "run": ["sleep 0.2", "exit 1"]},
+        {"id": "f2", "owns": ["f2.txt"], "run": ["sleep 0.2", "exit 1"]},
+        {"id": "d", "owns": ["d.txt"], "after": ["f1"], "run": _writes("d")},
+        {"id": "ok1", "owns": ["ok1.txt"], "run": _writes("ok1")},
+        {"id": "ok2", "owns": ["ok2.txt"], "run": _writes("ok2")},
+    ], max_parallel=2)
+
+
+@pytest.fixture(scope="session")
+def warn_run(_env: None, tmp_path_factory: pytest.TempPathFactory) -> Ran:
+    """w writes outside its paths; `--on-violation warn` merges it and reports."""
+    return make_run(tmp_path_factory.mktemp("warn"), [
+        {"id": "w", "owns": ["w.txt"], "run": ["echo w > w.txt", "echo stray > stray.txt"]},
+        {"id": "z", "owns": ["z.txt"], "run": _writes("z")},
+    ], on_violation="warn")
