@@ -15,3 +15,29 @@ def isolated_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     for name in ("GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL",
                  "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "EMAIL"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def audit_every_run(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Issue 5: `shoal audit` passes on every run the suite makes. Every run, resume and retry
+    in this process goes through the engine's `_supervise`; each is audited when its test ends
+    (runs the test left unfinished on purpose are audited too: an interrupted run must still
+    have kept the rules up to where it stopped)."""
+    from shoal.engine import runner
+    from shoal.observe import audit_run
+    from shoal.store import Store
+
+    made: list[tuple[object, str]] = []
+    real = runner._supervise
+
+    def recording(git, store, run_id, *args, **kwargs):  # type: ignore[no-untyped-def]
+        made.append((store.path, run_id))
+        return real(git, store, run_id, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "_supervise", recording)
+    yield
+    for path, run_id in dict.fromkeys(made):
+        with Store.open(path, create=False) as store:  # type: ignore[arg-type]
+            report = audit_run(store, run_id)
+        assert report.ok, f"audit of run {run_id} found breaches:\n" + "\n".join(
+            f"  {b.kind.value} (event {b.seq}): {b.message}" for b in report.breaches)
