@@ -391,3 +391,28 @@ def test_resume_keeps_the_agent_settings_of_the_run(repo: Path, tmp_path: Path) 
     assert result.ok, result.to_json()
     assert result.task("p").attempts == 1
     assert "fake agent" in (show(repo, result.integration_branch, "q.txt") or "")
+
+
+def test_a_new_run_stops_the_workers_a_killed_run_left_behind(repo: Path, tmp_path: Path) -> None:
+    plan = _plan(tmp_path, dawdle_s=60)
+    proc = _start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain")
+    first = _wait_for(repo, lambda s, r: len(_kinds(s, r, "task_started")) >= 2, proc)
+    time.sleep(0.3)  # the workers are up
+    _kill(proc)
+    marker = _marker(tmp_path)
+    assert alive_with(marker)  # orphaned
+
+    other = write_plan(tmp_path, [{"id": "x", "owns": ["x.txt"], "run": ["echo x > x.txt"]}],
+                       name="other.yaml")
+    result = shoal.run(other, repo=repo, grace_s=0.5)
+
+    assert result.ok
+    assert alive_with(marker) == []  # the new run stopped the old run's workers
+    store = Store.open(default_db_path(repo / ".git"), create=False)
+    try:
+        assert store.get_run(first).state == RunState.INTERRUPTED.value
+    finally:
+        store.close()
+    (tmp_path / "slow").unlink()
+    resumed = shoal.resume(first, repo=repo)  # and the old run can still be finished
+    _assert_finished_exactly_once(repo, tmp_path, resumed, {})

@@ -159,6 +159,7 @@ def run(
     with RunLock(common) as lock:
         store = Store.open(default_db_path(common))
         try:
+            _settle_crashed_runs(store, common)
             run_id = new_run_id(time.time())
             lock.set_run_id(run_id)
             integration = naming.integration_branch(run_id)
@@ -176,6 +177,18 @@ def run(
             return _supervise(git, store, run_id, loaded, options, report.analysis.conflicts, observer)
         finally:
             store.close()
+
+
+def _settle_crashed_runs(store: Store, common: Path) -> None:
+    """Runs still marked running while we hold the repository's lock lost their orchestrator
+    (``kill -9``, a power cut). Their workers have their own sessions and may still run, in
+    workspaces nobody watches: stop them, and mark the runs interrupted (``shoal resume``
+    finishes them later)."""
+    for record in store.list_runs():
+        if RunState(record.state) is RunState.RUNNING:
+            store.interrupt_run(record.id, reason="the orchestrator stopped unexpectedly")
+            options = RunOptions.from_json(Path(record.repo), record.options)
+            stop_orphans(naming.run_dir(common, record.id), record.id, options.grace_s)
 
 
 def _plan_snapshot(plan: Plan, conflicts: Mapping[TaskId, frozenset[TaskId]]) -> dict[str, Any]:
@@ -276,6 +289,7 @@ def retry_failed(run_id: str | None = None, *, repo: str | os.PathLike[str] | No
     with RunLock(common) as lock:
         store = Store.open(default_db_path(common))
         try:
+            _settle_crashed_runs(store, common)
             record = _open_run(git, store, run_id)
             if not RunState(record.state).terminal:
                 raise ShoalError(f"run {record.id} has not ended ({record.state})",
