@@ -37,8 +37,8 @@ def demo_command(folder: Path | None, max_parallel: int, progress: str) -> int:
     click.echo(f"shoal demo: repository {repo}\n            plan       {plan_path}\n")
     report = api.check(plan_path, repo=repo)
     print_check(report)
-    click.echo("")
-    with progress_observer(progress, report.plan) as observer:
+    click.echo(f"\n  watch it from another terminal:  shoal watch --repo {repo}\n")
+    with progress_observer(progress, report.plan, repo=repo) as observer:
         result = engine.run(plan_path, repo=repo, max_parallel=max_parallel, observer=observer)
     print_summary(result)
     run = result.run
@@ -48,5 +48,7 @@ def demo_command(folder: Path | None, max_parallel: int, progress: str) -> int:
         click.echo(f"\n  {len(result.tasks)} tasks, {format_duration(work)} of work in "
                    f"{wall:.1f}s: {work / wall:.2f}x faster than one at a time")
     click.echo(f"  see the result:  git -C {repo} log --oneline --graph {result.integration_branch}")
+    click.echo(f"  its timeline:    shoal report --repo {repo}   (then open the HTML file it names)")
+    click.echo(f"  prove it:        shoal audit --repo {repo}")
     click.echo(f"  status:          shoal status --repo {repo}")
     return ExitCode.OK if result.ok else ExitCode.PROBLEMS

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from contextlib import contextmanager
 from collections.abc import Iterator
 
@@ -22,13 +23,16 @@ PROGRESS_OPTION = click.option(
 
 
 @contextmanager
-def progress_observer(mode: str, plan: Plan | None, fmt: str = "text") -> Iterator[object]:
+def progress_observer(mode: str, plan: Plan | None, fmt: str = "text", *,
+                      repo: Path | None = None) -> Iterator[object]:
+    """The display for `mode`; `repo` lets the live board find the run's state database (log
+    lines, commits, cost) when the run is not in the current folder."""
     if mode == "auto":
         mode = "live" if sys.stderr.isatty() and plan is not None else "plain"
     if mode == "off":
         yield None
         return
-    display = (LiveDisplay(plan) if mode == "live" and plan is not None
+    display = (LiveDisplay(plan, repo=repo) if mode == "live" and plan is not None
                else PlainDisplay(lambda line: click.echo(line, err=True)))
     try:
         yield display

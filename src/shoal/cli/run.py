@@ -75,7 +75,7 @@ def run_command(plan: Path | None, repo: Path | None, base: str, max_parallel: i
             except json.JSONDecodeError as exc:
                 raise click.BadParameter(f"not JSON: {exc}", param_hint="--agent-command") from None
         loaded = api.check(plan).plan
-        with progress_observer(progress, loaded, fmt) as observer:
+        with progress_observer(progress, loaded, fmt, repo=repo) as observer:
             result = engine.run(
                 plan, repo=repo, base=base, max_parallel=max_parallel, strategy=strategy,
                 isolation=isolation, agent=agent, fail_fast=fail_fast, on_violation=on_violation,

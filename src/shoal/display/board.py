@@ -1,97 +1,199 @@
-"""A live board of a run on a terminal: one row per task, updated in place (rich)."""
+"""The live board of a run: one row per task, redrawn in place (rich), from a snapshot.
+
+:func:`render_board` draws a :class:`~shoal.display.snapshot.RunSnapshot`; it is all `shoal run
+--progress live` (:class:`LiveDisplay`) and `shoal watch` (:mod:`shoal.display.watch`) share.
+Every piece of plan or worker text goes in as :class:`rich.text.Text`, never as markup, so a
+worker printing ``[red]`` or escape codes cannot restyle the board.
+"""
 
 from __future__ import annotations
 
+import threading
 import time
-from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
-from ..model import Plan
-from ..store import Event
-from .lines import describe_event
+from ..model import Plan, format_duration
+from ..store import Event, Store
+from .snapshot import BoardState, RunSnapshot, TaskView
 
-_STYLE = {
+if TYPE_CHECKING:
+    from .source import RunReader
+
+STYLE = {
     "pending": "dim", "running": "cyan", "merging": "blue", "succeeded": "green",
     "failed": "red", "blocked": "red", "skipped": "yellow", "cancelled": "yellow",
+    "interrupted": "yellow",
 }
+REFRESH_PER_SECOND = 4
+EXTRAS_EVERY_S = 1.0
+_ORDER = {"running": 0, "merging": 0, "failed": 1, "blocked": 1, "pending": 2}
 
 
-@dataclass
-class _Row:
-    state: str = "pending"
-    attempt: int = 0
-    started: float | None = None
-    ended: float | None = None
-    note: str = ""
+def _duration(seconds: float | None) -> str:
+    return "" if seconds is None else format_duration(seconds)
 
 
-@dataclass
-class Board:
-    """The board's state, built from events alone (so `watch` can rebuild it from the log)."""
+def _detail(task: TaskView) -> Text:
+    if task.state == "pending":
+        style = "green" if task.waiting == "ready" else "yellow"
+        return Text(task.waiting or task.note, style=style)
+    if task.state in ("running", "merging"):
+        return Text(task.last_line or ("merging" if task.state == "merging" else ""), style="dim")
+    style = "red" if task.state in ("failed", "blocked") else "dim"
+    return Text(task.note or task.last_line, style=style)
 
-    plan: Plan
-    rows: dict[str, _Row] = field(default_factory=dict)
-    last: str = ""
 
-    def __post_init__(self) -> None:
-        for task in self.plan.tasks:
-            self.rows.setdefault(task.id, _Row())
+def _violations(task: TaskView) -> Text:
+    if not task.violations:
+        return Text("")
+    first = task.violations[0]
+    more = f" +{len(task.violations) - 1}" if len(task.violations) > 1 else ""
+    return Text(f"{first}{more}", style="bold red")
 
-    def apply(self, event: Event) -> None:
-        kind = str(getattr(event.kind, "value", event.kind))
-        line = describe_event(event)
-        if line:
-            self.last = line
-        row = self.rows.get(event.task_id or "")
-        if row is None:
-            return
-        d = event.data
-        if kind == "task_started":
-            row.state, row.attempt, row.started, row.ended = "running", int(d.get("attempt") or 1), event.ts, None
-        elif kind == "merge_started":
-            row.state = "merging"
-        elif kind == "merged":
-            row.state, row.ended, row.note = "succeeded", event.ts, "merged"
-        elif kind in ("task_state", "task_skipped", "task_blocked", "task_retry", "merge_failed", "verify_failed"):
-            row.state = str(d.get("state") or row.state)
-            if row.state not in ("pending", "running"):
-                row.ended = event.ts
-            row.note = str(d.get("reason") or "")
-        elif kind == "task_finished" and d.get("error"):
-            row.note = str(d["error"])
 
-    def render(self, now: float) -> Table:
-        table = Table(expand=True, title=self.last or None, title_justify="left")
-        for name in ("task", "phase", "state", "try", "time", "note"):
-            table.add_column(name, no_wrap=name != "note", overflow="ellipsis")
-        for task in self.plan.tasks:
-            row = self.rows[task.id]
-            elapsed = ""
-            if row.started:
-                elapsed = f"{(row.ended or now) - row.started:.0f}s"
-            table.add_row(task.id, task.phase, f"[{_STYLE.get(row.state, '')}]{row.state}[/]",
-                          str(row.attempt or ""), elapsed, row.note[:80])
-        return table
+def _header(snap: RunSnapshot, now: float) -> Text:
+    text = Text()
+    text.append(f"run {snap.run_id or '?'}", style="bold")
+    text.append("  ")
+    text.append(snap.state or "starting", style=STYLE.get(snap.state, "cyan"))
+    elapsed = snap.elapsed(now)
+    if elapsed is not None:
+        text.append(f"  {_duration(elapsed)}")
+    busy = snap.count("running")
+    text.append(f"  slots {busy}/{snap.slots} busy")
+    if snap.cost_usd is not None:
+        text.append(f"  cost ${snap.cost_usd:.2f}")
+    counts = snap.counts
+    order = ["running", "merging", "pending", "succeeded", "failed", "blocked", "skipped",
+             "cancelled"]
+    parts = [f"{counts[s]} {'waiting' if s == 'pending' else s}" for s in order if counts.get(s)]
+    if parts:
+        text.append("  ·  " + ", ".join(parts))
+    return text
+
+
+def _rows(snap: RunSnapshot, max_rows: int | None) -> tuple[list[TaskView], list[TaskView]]:
+    tasks = list(snap.tasks)
+    if max_rows is None or len(tasks) <= max_rows:
+        return tasks, []
+    keep = set(sorted(range(len(tasks)), key=lambda i: (_ORDER.get(tasks[i].state, 3), i))
+               [:max(1, max_rows)])
+    return ([t for i, t in enumerate(tasks) if i in keep],
+            [t for i, t in enumerate(tasks) if i not in keep])
+
+
+def render_board(snap: RunSnapshot, now: float, *, max_rows: int | None = None) -> RenderableType:
+    """The board at `now`: a header with the run's totals, a table of tasks (at most `max_rows`:
+    running, failed and waiting ones first), and the latest event."""
+    table = Table(expand=True, pad_edge=False, show_edge=False, box=None, header_style="bold")
+    table.add_column("task", no_wrap=True, overflow="ellipsis", max_width=28)
+    table.add_column("phase", no_wrap=True, overflow="ellipsis", max_width=16)
+    table.add_column("state", no_wrap=True)
+    table.add_column("try", justify="right", no_wrap=True)
+    table.add_column("time", justify="right", no_wrap=True)
+    table.add_column("commits", justify="right", no_wrap=True)
+    table.add_column("changed", justify="right", no_wrap=True)
+    table.add_column("violations", no_wrap=True, overflow="ellipsis", max_width=30)
+    table.add_column("cost", justify="right", no_wrap=True)
+    table.add_column("output / why", ratio=1, no_wrap=True, overflow="ellipsis")
+    shown, hidden = _rows(snap, max_rows)
+    for t in shown:
+        table.add_row(
+            Text(t.task_id), Text(t.phase), Text(t.state, style=STYLE.get(t.state, "")),
+            str(t.attempt or ""), _duration(t.elapsed(now)),
+            "" if t.commits is None else str(t.commits),
+            str(len(t.changed_paths)) if t.changed_paths else "",
+            _violations(t), "" if t.cost_usd is None else f"${t.cost_usd:.2f}", _detail(t),
+        )
+    parts: list[RenderableType] = [_header(snap, now), table]
+    if hidden:
+        counts: dict[str, int] = {}
+        for t in hidden:
+            counts[t.state] = counts.get(t.state, 0) + 1
+        summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        parts.append(Text(f"... and {len(hidden)} more ({summary})", style="dim"))
+    if snap.last_event:
+        parts.append(Text(snap.last_event, style="dim", no_wrap=True, overflow="ellipsis"))
+    return Group(*parts)
+
+
+def board_rows(console: Console) -> int | None:
+    """How many task rows fit on the console (None: no limit when it is not a terminal)."""
+    if not console.is_terminal:
+        return None
+    return max(3, console.size.height - 5)
 
 
 class LiveDisplay:
-    """Observer that redraws the board in place; no flicker (rich.Live), 4 times a second."""
+    """Observer for a run in this process: the events feed a :class:`BoardState`; rich redraws
+    it in place at a fixed rate (no flicker), on its own thread. When the run's state database
+    can be found (in `repo`, the current folder or the plan's), the board also shows what
+    `shoal watch` shows: last lines of output, commits, changes so far and cost."""
 
-    def __init__(self, plan: Plan, console: Console | None = None) -> None:
-        self.board = Board(plan)
+    def __init__(self, plan: Plan, console: Console | None = None, *,
+                 repo: Path | str | None = None,
+                 refresh_per_second: float = REFRESH_PER_SECOND) -> None:
+        from ..analysis import analyse
+
+        self.plan = plan
+        self.state = BoardState(plan, conflicts=analyse(plan).conflicts)
         self.console = console or Console(stderr=True)
-        self.live = Live(self.board.render(time.time()), console=self.console,
-                         refresh_per_second=4, transient=False)
+        self._places = (Path(repo) if repo else None, Path.cwd(),
+                        Path(plan.source).resolve().parent if plan.source else None)
+        self._reader: RunReader | None = None
+        self._looked = False  # for the state database (once: it is there or it is not)
+        self._store: Store | None = None
+        self._extras_at = 0.0
+        self._lock = threading.Lock()
+        self.live = Live(console=self.console, refresh_per_second=refresh_per_second,
+                         transient=False, get_renderable=self._renderable)
         self.live.start()
 
     def __call__(self, events: list[Event]) -> None:
-        for event in events:
-            self.board.apply(event)
-        self.live.update(self.board.render(time.time()))
+        self.state.apply(events)
+
+    def _renderable(self) -> RenderableType:
+        self._refresh_extras()
+        return render_board(self.state.snapshot(), time.time(), max_rows=board_rows(self.console))
+
+    def _refresh_extras(self) -> None:
+        now = time.monotonic()
+        run_id = self.state.run.run_id
+        if run_id is None or now - self._extras_at < EXTRAS_EVERY_S:
+            return
+        with self._lock:
+            self._extras_at = now
+            try:
+                if not self._looked:
+                    self._looked = True
+                    self._reader = self._find_reader(run_id)
+                if self._reader is not None:
+                    self.state.enrich(self._reader.extras())
+            except Exception:  # noqa: BLE001 - extras are a nicety; the board goes on without
+                self._reader = None
+
+    def _find_reader(self, run_id: str) -> RunReader | None:
+        from .source import RunReader, find_run_store
+
+        found = find_run_store(run_id, self._places)
+        if found is None:
+            return None
+        self._store, common = found
+        return RunReader(self._store, run_id, common_dir=common, plan=self.plan)
 
     def close(self) -> None:
-        self.live.update(self.board.render(time.time()))
-        self.live.stop()
+        self._extras_at = 0.0
+        self.live.stop()  # draws the board a last time
+        if not self.console.is_terminal:
+            self.console.line()  # rich leaves the last line of a board printed to a file open
+        with self._lock:
+            self._looked, self._reader = True, None
+            if self._store is not None:
+                self._store.close()
+                self._store = None

@@ -197,7 +197,7 @@ def _plan_snapshot(plan: Plan, conflicts: Mapping[TaskId, frozenset[TaskId]]) ->
     return {
         **api.plan_summary(plan),
         "task_count": len(plan.tasks),
-        "tasks": [{"id": t.id, "phase": t.phase, "after": list(t.after), "owns": list(t.owns),
+        "tasks": [{"id": t.id, "title": t.title, "phase": t.phase, "after": list(t.after), "owns": list(t.owns),
                    "forbids": list(t.forbids), "risk": t.risk.value, "estimate_s": t.estimate}
                   for t in plan.tasks],
         "shared_readonly": list(plan.defaults.shared_readonly),

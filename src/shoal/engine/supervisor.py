@@ -7,6 +7,7 @@ moment leaves a run that `shoal resume` can finish.
 
 from __future__ import annotations
 
+import functools
 import os
 import queue
 import threading
@@ -241,13 +242,12 @@ class Supervisor:
         timeout = task.timeout or self.plan.defaults.timeout
         timeout *= TIMEOUT_GROWTH ** self.counters.timeouts.get(task_id, 0)
         attempt_dir = naming.attempt_dir(self.ctx.git.common_dir(), self.run_id, task_id, number)
-        attempt_dir.mkdir(parents=True, exist_ok=True)
         # The merge queue set the head before reporting the merges this task waits for; asking
         # git per task would cost a process on the supervisor's thread.
         start_commit = self.merges.head or self.ctx.git.resolve_commit(self.ctx.integration_branch)
         spec = AttemptSpec(
             run_id=self.run_id, plan=self.plan, task=task, attempt=number, slot=slot,
-            timeout_s=timeout, start_commit=start_commit, prompt=self.ctx.prompts(task_id),
+            timeout_s=timeout, start_commit=start_commit, prompt=functools.partial(self.ctx.prompts, task_id),
             agent=self._agent(task_id), agent_options=self._agent_options(task_id),
             attempt_dir=attempt_dir, log_path=attempt_dir / "output.log",
             env={"SHOAL_RUN_ID": self.run_id,
@@ -556,10 +556,10 @@ class Supervisor:
                 pass
 
     def _publish(self, force: bool = False) -> None:
-        events = list(self.store.events(self.run_id, after_seq=self.last_seq))
-        if events:
-            self.last_seq = events[-1].seq
-            if self.observer:
+        if self.observer:  # nobody to tell: reading the log back would be wasted
+            events = list(self.store.events(self.run_id, after_seq=self.last_seq))
+            if events:
+                self.last_seq = events[-1].seq
                 self.observer(events)
         self.status.write(force=force)
 

@@ -11,7 +11,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -43,7 +43,7 @@ class AttemptSpec:
     slot: int
     timeout_s: float
     start_commit: str
-    prompt: str
+    prompt: str | Callable[[], str]  # rendered on the worker's thread, off the supervisor's
     agent: Agent
     agent_options: Mapping[str, Any]
     attempt_dir: Path
@@ -97,6 +97,7 @@ class AttemptReport:
 
 def run_attempt(spec: AttemptSpec, backend: WorkspaceBackend, cancel: threading.Event) -> AttemptReport:
     started = time.monotonic()
+    spec.attempt_dir.mkdir(parents=True, exist_ok=True)
     try:
         workspace = backend.create(spec.task, spec.attempt, spec.start_commit)
     except ShoalError as exc:
@@ -119,7 +120,7 @@ def _run_in(
     request = AgentRequest(
         task=spec.task,
         plan=spec.plan,
-        prompt=spec.prompt,
+        prompt=spec.prompt() if callable(spec.prompt) else spec.prompt,
         workdir=workspace.path,
         attempt_dir=spec.attempt_dir,
         options=spec.agent_options,
