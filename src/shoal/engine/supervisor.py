@@ -28,6 +28,7 @@ from . import naming
 from .boundary import GIT_STATE, UNCHANGED, Violation, refs_stamp, report_mismatch, revert_paths
 from .executor import Executor, LocalExecutor
 from .merge import MergeOutcome, MergeQueue
+from .limits import MAX_RATE_LIMITS, Limits, reported_cost
 from .options import RunOptions, ViolationPolicy
 from .refguard import RefGuard
 from .statusfiles import StatusWriter
@@ -35,13 +36,6 @@ from .worker import AttemptReport, AttemptSpec, run_attempt
 from .workspace import WorkspaceBackend, backend_for
 
 TIMEOUT_GROWTH = 1.5  # seed 001: retry a timeout once with a longer limit
-MAX_RATE_LIMITS = 5  # rate limits in a row before a task's attempt counts as failed
-MAX_BACKOFF_S = 600.0
-
-
-def _cost(result: Mapping[str, Any] | None) -> float:
-    value = (result or {}).get("cost_usd")
-    return float(value) if isinstance(value, (int, float)) else 0.0
 Observer = Callable[[list[Event]], None]
 
 
@@ -128,11 +122,9 @@ class Supervisor:
         )
         defaults = self.plan.defaults
         self.idle_timeout = self.options.idle_timeout_s or defaults.idle_timeout
-        self.budget = self.options.budget_usd or defaults.budget_usd
-        self.spent = 0.0  # US dollars the agents reported, over every attempt of the run
+        self.limits = Limits(budget_usd=self.options.budget_usd or defaults.budget_usd,
+                             backoff_s=self.options.rate_limit_backoff_s)
         self.stop_reason = "not started: --fail-fast after a failure"
-        self.paused_until: dict[str, float] = {}  # agent name -> end of its rate-limit pause
-        self.rate_limited: dict[str, int] = {}  # task -> rate limits in a row
         self.merges = MergeQueue(ctx.git, self.run_id, ctx.integration_branch,
                                  verify=self.plan.defaults.verify, cancel=self.cancel,
                                  grace_s=self.options.grace_s)
@@ -195,7 +187,7 @@ class Supervisor:
         for attempt in self.store.attempts(self.run_id):
             c = self.counters
             c.attempts[attempt.task_id] = max(c.attempts.get(attempt.task_id, 0), attempt.number)
-            self.spent += _cost(attempt.result)
+            self.limits.spend(reported_cost(attempt.result))
             if attempt.number <= self.ignore_before.get(attempt.task_id, 0):
                 continue
             if attempt.state == AttemptState.TIMEOUT.value:
@@ -227,11 +219,11 @@ class Supervisor:
             max_parallel=slots + len(self.merging), strategy=self.options.strategy,
             waves=self.waves,
         )
-        now = time.monotonic()
+        paused = self.limits.paused()
         for task_id in chosen:
             if len(self.executing) >= slots:
                 break
-            if self.paused_until.get(self._agent_name(task_id), 0.0) > now:
+            if paused and self._agent_name(task_id) in paused:
                 continue  # its agent is rate-limited: the run waits instead of burning retries
             self._start(task_id, workers)
 
@@ -312,7 +304,7 @@ class Supervisor:
         if report.result.error is ErrorKind.RATE_LIMITED and not report.flooded:
             self._rate_limited(report)
             return
-        self.rate_limited.pop(spec.task.id, None)
+        self.limits.went_through(spec.task.id)
         git_state = (*self.guard.changes(report),
                      *(v for v in report.violations if v.kind == GIT_STATE))
         if git_state:
@@ -380,38 +372,30 @@ class Supervisor:
 
     def _paused_work(self) -> bool:
         """Whether tasks wait only for a rate-limit pause to end (the run must not end then)."""
-        if self.stopping or not self.paused_until:
-            return False
-        now = time.monotonic()
-        paused = {a for a, until in self.paused_until.items() if until > now}
-        return any(s is TaskState.PENDING and self._agent_name(t) in paused
-                   for t, s in self.states.items())
+        paused = set() if self.stopping else self.limits.paused()
+        return bool(paused) and any(s is TaskState.PENDING and self._agent_name(t) in paused
+                                    for t, s in self.states.items())
 
     def _spend(self, report: AttemptReport) -> None:
-        self.spent += report.result.cost_usd or 0.0
-        if self.budget is not None and self.spent >= self.budget and not self.stopping:
+        if self.limits.spend(report.result.cost_usd) and not self.stopping:
+            budget, spent = self.limits.budget or 0.0, self.limits.spent
             self.stopping = True
-            self.stop_reason = (f"not started: the run's budget of ${self.budget:.2f} was spent "
-                                f"(${self.spent:.2f})")
+            self.stop_reason = f"not started: the run's budget of ${budget:.2f} was spent (${spent:.2f})"
             self.store.append_event(self.run_id, EventKind.BUDGET_REACHED, data={
-                "budget_usd": self.budget, "spent_usd": round(self.spent, 6),
-                "message": f"${self.spent:.2f} of ${self.budget:.2f} spent: starting nothing new"})
+                "budget_usd": budget, "spent_usd": round(spent, 6),
+                "message": f"${spent:.2f} of ${budget:.2f} spent: starting nothing new"})
 
     def _rate_limited(self, report: AttemptReport) -> None:
-        """Seed 001's retry with backoff: the attempt does not count against the task, and the
-        agent's new starts pause (doubling, up to 10 minutes) so the run stops hammering it.
-        After MAX_RATE_LIMITS in a row the task fails like any other attempt."""
+        """The attempt does not count against the task; the agent's new starts pause so the run
+        stops hammering it (see `Limits`). Too many in a row fail the attempt after all."""
         spec, task_id = report.spec, report.task_id
-        count = self.rate_limited[task_id] = self.rate_limited.get(task_id, 0) + 1
-        if count > MAX_RATE_LIMITS:
-            self.rate_limited.pop(task_id)
-            self._attempt_failed(spec, AttemptState.FAILED,
-                                 f"rate limited {count} times in a row: {report.result.summary}", report)
+        agent = self._agent_name(task_id)
+        pause = self.limits.rate_limited(task_id, agent)
+        if pause is None:
+            self._attempt_failed(spec, AttemptState.FAILED, f"rate limited {MAX_RATE_LIMITS + 1} "
+                                 f"times in a row: {report.result.summary}", report)
             self._release(report)
             return
-        agent = self._agent_name(task_id)
-        pause = min(MAX_BACKOFF_S, self.options.rate_limit_backoff_s * 2 ** (count - 1))
-        self.paused_until[agent] = max(self.paused_until.get(agent, 0.0), time.monotonic() + pause)
         reason = (f"rate limited ({report.result.summary}); the {agent} agent pauses for "
                   f"{pause:g}s, then the task runs again")
         self.store.finish_attempt(
@@ -420,7 +404,8 @@ class Supervisor:
             task_state=TaskState.PENDING, reason=reason,
         )
         self.store.append_event(self.run_id, EventKind.RATE_LIMITED, task_id=task_id, data={
-            "agent": agent, "pause_s": pause, "in_a_row": count, "message": reason})
+            "agent": agent, "pause_s": pause, "in_a_row": self.limits.in_a_row[task_id],
+            "message": reason})
         self._set_state(task_id, TaskState.PENDING)
         self._release(report)
 
