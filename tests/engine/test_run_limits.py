@@ -94,7 +94,10 @@ def test_worker_hanging_after_its_result_is_stopped_and_its_result_stands(
     result = shoal.run(plan, repo=repo, result_grace_s=0.5, grace_s=0.3)
 
     assert time.monotonic() - started < 15
-    assert result.task("hangs").state is TaskState.SUCCEEDED
+    hangs = result.task("hangs")
+    assert hangs.state is TaskState.SUCCEEDED
+    assert hangs.result and hangs.result["notes"] == [
+        "reported success, then stopped 0.5s after printing its final result"]
     assert show(repo, result.integration_branch, "h.txt") == "x\n"
 
 

@@ -100,6 +100,8 @@ class ProcessOutcome:
     its time limit. ``argv`` is what was started, for messages. ``log_start`` is
     the log's size when this attempt started, when the engine appends attempts
     to one log, so an earlier attempt's report is never read as this one's.
+    ``stop_note`` says why a watchdog stopped it (``timed_out`` is then true as well: a
+    result it printed before stands), e.g. "stopped 30s after its final result".
     """
 
     exit_code: int | None
@@ -111,6 +113,7 @@ class ProcessOutcome:
     attempt_dir: Path | None = None
     argv: tuple[str, ...] = ()
     log_start: int = 0
+    stop_note: str | None = None  # why the engine stopped it, when not at its time limit
 
     @classmethod
     def not_started(

@@ -147,7 +147,8 @@ def decide(
         notes += more
     crashed = not outcome.timed_out and outcome.exit_code != 0
     base = replace(base, report=report, notes=notes)
-    timeout_note = f"stopped at its time limit after {format_duration(outcome.duration_s)}"
+    timeout_note = outcome.stop_note or (
+        f"stopped at its time limit after {format_duration(outcome.duration_s)}")
 
     if structured is not None and structured.ok is False:
         kind = structured.error or (ErrorKind.TIMEOUT if outcome.timed_out else ErrorKind.CRASH)

@@ -174,7 +174,7 @@ def _run_in(
     outcome = ProcessOutcome(
         exit_code=exit_code, log_path=spec.log_path, workdir=workspace.path, duration_s=duration,
         timed_out=timed_out or watch.idled or watch.lingered, attempt_dir=spec.attempt_dir,
-        argv=invocation.argv, log_start=child.start_size,
+        argv=invocation.argv, log_start=child.start_size, stop_note=watch.note(),
     )
     result = spec.agent.interpret(outcome)
     report = AttemptReport(spec, result, workspace, timed_out=timed_out, cancelled=cancelled,
@@ -222,6 +222,13 @@ class _Watchdog:
         elif self.spec.idle_timeout_s is not None and now - self.changed >= self.spec.idle_timeout_s:
             self.idled = True
         return self.idled or self.lingered
+
+    def note(self) -> str | None:
+        if self.lingered:
+            return f"stopped {self.spec.result_grace_s:g}s after printing its final result"
+        if self.idled:
+            return f"stopped after {self.spec.idle_timeout_s:g}s without output (idle timeout)"
+        return None
 
     def _tail(self) -> bytes:
         try:
