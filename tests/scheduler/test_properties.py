@@ -117,6 +117,15 @@ def test_driven_run_keeps_every_rule_and_never_deadlocks(case, strategy, data):
             waves=ws,
         )
         assert len(set(started)) == len(started)
+        hinted = next_tasks(  # the caller's own bookkeeping as hints: the same answer
+            graph, running=running, succeeded=succeeded, finished=finished,
+            max_parallel=max_parallel, strategy=strategy, waves=ws,
+            ready=sorted((t for t in graph.ids if t not in running and t not in finished
+                          and graph.deps[t] <= succeeded), key=graph.rank.__getitem__),
+            phase=graph.current_phase(finished) if graph.current_phase(finished) is not None
+            else len(graph.phase_tasks),
+        )
+        assert hinted == started
         for t in started:
             assert ready(t), f"{t} started before it was ready"
         if ws is not None and started:
@@ -184,3 +193,34 @@ def test_simulation_is_consistent(case, strategy):
         # (a zero-length task ends before the next one starts at the same instant)
         now = {o.task for o in sim.spans if o.start <= s.start < o.end}
         assert_may_run_together(graph, now, max_parallel)
+
+
+def _naive_simulation(graph: PlanGraph, slots: int, strategy: Strategy) -> dict[TaskId, float]:
+    """Start times from asking next_tasks without hints after every event (the definition)."""
+    ws = plan_waves(graph, slots) if strategy is Strategy.WAVES else None
+    now, running, done, starts, ends = 0.0, set(), set(), {}, []
+    while True:
+        for t in next_tasks(graph, running=running, succeeded=done, finished=done,
+                            max_parallel=slots, strategy=strategy, waves=ws):
+            starts[t] = now
+            running.add(t)
+            ends.append((now + graph.estimate[t], graph.rank[t], t))
+        if not ends:
+            return starts
+        ends.sort()
+        now = ends[0][0]
+        while ends and ends[0][0] <= now + 1e-9 * max(1.0, now):
+            running.discard(ends[0][2])
+            done.add(ends.pop(0)[2])
+
+
+@SETTINGS
+@given(
+    st.one_of(random_plans(max_tasks=25), random_plans(min_tasks=8, conflict_density=3)),
+    st.sampled_from(Strategy),
+)
+def test_simulation_bookkeeping_changes_no_decision(case, strategy):
+    p, clash, max_parallel = case
+    graph = PlanGraph.build(p, clash)
+    sim = simulate(graph, max_parallel=max_parallel, strategy=strategy)
+    assert {s.task: s.start for s in sim.spans} == _naive_simulation(graph, max_parallel, strategy)

@@ -7,6 +7,7 @@ prediction and the run cannot disagree about the rules.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -90,7 +91,21 @@ def simulate(
     succeeded: set[TaskId] = set()
     ends: list[tuple[float, int, TaskId]] = []
     starts: dict[TaskId, float] = {}
+    # Kept here so that each decision costs no scan of the whole phase (see next_tasks).
+    waiting = {t: len(graph.deps[t]) for t in graph.ids}
+    by_rank = graph.rank.__getitem__
+    ready = sorted((t for t, n in waiting.items() if n == 0), key=by_rank)
+    left = [len(tasks) for tasks in graph.phase_tasks]
+    phase = 0
+    schedule = list(waves or ())
+    wave_of = {t: i for i, w in enumerate(schedule) for t in w.tasks if t in graph.index}
+    wave_left = [sum(1 for t in w.tasks if t in graph.index) for w in schedule]
+    wave = 0
     while True:
+        while phase < len(left) and left[phase] == 0:
+            phase += 1
+        while wave < len(wave_left) and wave_left[wave] == 0:
+            wave += 1  # finished waves are left out: the same decision, without rescanning them
         for t in next_tasks(
             graph,
             running=running,
@@ -98,10 +113,13 @@ def simulate(
             finished=succeeded,  # nothing fails here: finished and succeeded coincide
             max_parallel=slots,
             strategy=strategy,
-            waves=waves,
+            waves=schedule[wave:] if waves is not None else None,
+            ready=ready,
+            phase=phase,
         ):
             starts[t] = now
             running.add(t)
+            ready.remove(t)
             heapq.heappush(ends, (now + cost[t], graph.rank[t], t))
         if not ends:
             break
@@ -110,6 +128,13 @@ def simulate(
             _, _, t = heapq.heappop(ends)
             running.discard(t)
             succeeded.add(t)
+            left[graph.phase_of[t]] -= 1
+            if t in wave_of:
+                wave_left[wave_of[t]] -= 1
+            for u in graph.dependents[t]:
+                waiting[u] -= 1
+                if waiting[u] == 0:
+                    bisect.insort(ready, u, key=by_rank)
 
     if len(succeeded) < len(graph.ids):
         stuck = [t for t in graph.ids if t not in succeeded]
