@@ -12,8 +12,8 @@ Three sections, each printing a table (targets from docs/benchmarks.md):
    with isolation ``none`` at 8 slots, against ``xargs -P8 -I{} sh -c 'true'`` over the same
    500 items, alternating, medians of N repetitions (target: shoal at most 1.5x xargs). The
    shared tree's ``track_changes`` snapshot (a ``git add -A`` + ``write-tree`` + ``diff`` per
-   task) is switched off for the headline figure, through the public backend registry; the
-   default (on) is measured too. One more, instrumented run says where the time goes: every
+   task) is switched off for the headline figure (``track_changes=False``, the CLI's
+   ``--no-track-changes``); the default (on) is measured too. One more, instrumented run says where the time goes: every
    git process, store call, status-file write, scheduler call, prompt, spawn and poll, by
    thread (supervisor, workers), inclusive and exclusive of the wrapped calls inside.
 2. **Worktree cost per task vs bare git.** A repository of 10,000 files in 100 folders, one
@@ -51,8 +51,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -76,7 +75,7 @@ from shoal.engine import sharedtree, supervisor, worker, workspace
 from shoal.engine.merge import MergeQueue
 from shoal.engine.statusfiles import StatusWriter
 from shoal.git import Git
-from shoal.model import Isolation, Strategy, TaskId
+from shoal.model import Strategy, TaskId
 from shoal.scheduler import PlanGraph, simulate
 from shoal.store import Store
 from shoal.testing import make_repo
@@ -133,20 +132,6 @@ def write_plan(path: Path, tasks: list[dict[str, Any]]) -> Path:
     path.write_text(yaml.safe_dump({"version": 1, "defaults": {"agent": "script"}, "tasks": tasks},
                                    sort_keys=False))
     return path
-
-
-@contextmanager
-def track_changes(on: bool) -> Iterator[None]:
-    """Isolation none's SharedBackend with ``track_changes`` on or off, for the runs inside.
-
-    ``shoal.run`` has no option for it; the backend registry (public, for tests and
-    extensions) is the one way in without touching the engine."""
-    sharedtree_factory = functools.partial(sharedtree.SharedBackend, track_changes=on)
-    workspace.register_backend(Isolation.NONE, sharedtree_factory)
-    try:
-        yield
-    finally:
-        workspace.register_backend(Isolation.NONE, sharedtree.SharedBackend)
 
 
 def median(xs: Sequence[float]) -> float:
@@ -383,10 +368,10 @@ def overhead(cfg: Config, tmp: Path, cprofile: Path | None) -> OverheadResult:
     def run_shoal(track: bool) -> tuple[float, float]:
         repo = make_repo(tmp / "overhead" / f"repo{next(counter)}", {"README.md": "bench\n"})
         try:
-            with track_changes(track):
-                t0 = time.perf_counter()
-                result = shoal.run(plan, repo=repo, max_parallel=slots, isolation="none", grace_s=1.0)
-                wall = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            result = shoal.run(plan, repo=repo, max_parallel=slots, isolation="none", grace_s=1.0,
+                               track_changes=track)
+            wall = time.perf_counter() - t0
             if not result.ok:
                 raise RuntimeError(f"overhead run ended {result.state}")
             return wall, (result.run.ended_at or 0) - result.run.started_at
@@ -674,11 +659,10 @@ def makespan(cfg: Config, tmp: Path) -> MakespanResult:
             repo = make_repo(tmp / "makespan" / f"repo{next(counter)}",
                              {"README.md": "bench\n", "out/.keep": "",
                               **{f"src/m{i}.py": f"x = {i}\n" for i in range(20)}})
-            with track_changes(False):
-                t0 = time.perf_counter()
-                result = shoal.run(plan_path, repo=repo, max_parallel=cfg.ms_slots, strategy=strategy,
-                                   isolation=iso, grace_s=1.0)
-                wall = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            result = shoal.run(plan_path, repo=repo, max_parallel=cfg.ms_slots, strategy=strategy,
+                               isolation=iso, grace_s=1.0, track_changes=False)
+            wall = time.perf_counter() - t0
             if not result.ok:
                 raise RuntimeError(f"makespan run ended {result.state}")
             span = max(t.ended_at or 0 for t in result.tasks) - min(t.started_at or 0 for t in result.tasks)
