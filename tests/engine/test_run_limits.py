@@ -142,6 +142,9 @@ def test_budget_stops_new_starts_and_cancels_the_rest(
     (event,) = run_events(repo, result.run.id, "budget_reached")
     assert event.data["spent_usd"] == 2.0
 
+    again = shoal.retry_failed(result.run.id, repo=repo)  # a fresh budget for the retry
+    assert again.ok, again.to_json()
+
 
 def test_command_agent_gets_the_prompt_on_stdin(repo: Path, tmp_path: Path) -> None:
     plan = write_plan(tmp_path, [{"id": "stdin", "owns": ["got.md"], "prompt": "PROMPT-BODY-42"}])

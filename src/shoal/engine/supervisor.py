@@ -187,13 +187,18 @@ class Supervisor:
         for attempt in self.store.attempts(self.run_id):
             c = self.counters
             c.attempts[attempt.task_id] = max(c.attempts.get(attempt.task_id, 0), attempt.number)
-            self.limits.spend(reported_cost(attempt.result))
+            earlier = self.ignore_before and (attempt.task_id not in self.ignore_before or
+                                              attempt.number <= self.ignore_before[attempt.task_id])
+            if not earlier:  # --retry-failed: the retry has a budget of its own
+                self.limits.spend(reported_cost(attempt.result))
             if attempt.number <= self.ignore_before.get(attempt.task_id, 0):
                 continue
             if attempt.state == AttemptState.TIMEOUT.value:
                 c.timeouts[attempt.task_id] = c.timeouts.get(attempt.task_id, 0) + 1
             elif attempt.state in (AttemptState.FAILED.value, AttemptState.CRASHED.value):
                 c.failures[attempt.task_id] = c.failures.get(attempt.task_id, 0) + 1
+        if self.limits.budget is not None and self.limits.spent >= self.limits.budget:
+            self._budget_spent()  # a resumed run whose budget was already spent
 
     def _set_state(self, task_id: str, state: TaskState) -> None:
         # The scheduler asks for these sets every pass: kept up to date here, not rebuilt.
@@ -377,13 +382,18 @@ class Supervisor:
                                     for t, s in self.states.items())
 
     def _spend(self, report: AttemptReport) -> None:
-        if self.limits.spend(report.result.cost_usd) and not self.stopping:
-            budget, spent = self.limits.budget or 0.0, self.limits.spent
-            self.stopping = True
-            self.stop_reason = f"not started: the run's budget of ${budget:.2f} was spent (${spent:.2f})"
-            self.store.append_event(self.run_id, EventKind.BUDGET_REACHED, data={
-                "budget_usd": budget, "spent_usd": round(spent, 6),
-                "message": f"${spent:.2f} of ${budget:.2f} spent: starting nothing new"})
+        if self.limits.spend(report.result.cost_usd):
+            self._budget_spent()
+
+    def _budget_spent(self) -> None:
+        if self.stopping:
+            return
+        budget, spent = self.limits.budget or 0.0, self.limits.spent
+        self.stopping = True
+        self.stop_reason = f"not started: the run's budget of ${budget:.2f} was spent (${spent:.2f})"
+        self.store.append_event(self.run_id, EventKind.BUDGET_REACHED, data={
+            "budget_usd": budget, "spent_usd": round(spent, 6),
+            "message": f"${spent:.2f} of ${budget:.2f} spent: starting nothing new"})
 
     def _rate_limited(self, report: AttemptReport) -> None:
         """The attempt does not count against the task; the agent's new starts pause so the run
