@@ -406,8 +406,9 @@ class Supervisor:
                                  f"times in a row: {report.result.summary}", report)
             self._release(report)
             return
-        reason = (f"rate limited ({report.result.summary}); the {agent} agent pauses for "
-                  f"{pause:g}s, then the task runs again")
+        said = report.result.summary
+        reason = (f"rate limited: the {agent} agent pauses {pause:g}s, then the task runs again"
+                  f" ({said if len(said) <= 160 else said[:159] + '…'})")
         self.store.finish_attempt(
             self.run_id, task_id, spec.attempt, AttemptState.RATE_LIMITED,
             exit_code=report.exit_code, result=report.result.to_json(), error="rate limited",
