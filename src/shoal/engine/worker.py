@@ -243,7 +243,12 @@ def _write_pidfile(spec: AttemptSpec, child: process.Child) -> Path:
     """Note which process group this attempt's worker leads. The worker has its own session, so
     it outlives an orchestrator killed with ``kill -9``; :func:`stop_orphans` finds it here."""
     path = spec.attempt_dir / PIDFILE
-    path.write_text(json.dumps({"pid": child.pid, "run_id": spec.run_id, "task": spec.task.id}))
+    data = json.dumps({"pid": child.pid, "run_id": spec.run_id, "task": spec.task.id}).encode()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        os.write(fd, data)  # a few dozen bytes: one write
+    finally:
+        os.close(fd)
     return path
 
 
