@@ -284,3 +284,21 @@ def test_final_output_seen_when_the_result_line_is_longer_than_the_tail():
     assert agent.final_output_seen(line[-64 * 1024:] + b"\n")
     quoted = json.dumps({"type": "user", "content": line.decode()}, separators=(",", ":")).encode()
     assert not agent.final_output_seen(quoted[-64 * 1024:])  # the keys escaped in a message
+
+
+def test_a_long_prompt_reaches_the_cli_on_stdin_through_a_real_run(fake_cli, tmp_path):
+    import shoal
+    from shoal.testing import make_repo
+
+    log = fake_cli("claude", "ok")
+    repo = make_repo(tmp_path / "repo", {"README.md": "# demo\n"})
+    body = "Create a.txt.\n" + "background line\n" * 12_000  # ~190 KB: too long for one argument
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"version": 1, "defaults": {"agent": "claude", "retries": 0},
+                                "tasks": [{"id": "a", "owns": ["a.txt"], "prompt": body}]}))
+
+    result = shoal.run(plan, repo=repo, grace_s=0.5)
+
+    assert result.ok, result.to_json()
+    (call,) = calls(log)
+    assert call["stdin"] is True and body.strip() in call["prompt"]
