@@ -306,14 +306,15 @@ class Supervisor:
         if report.cancelled:
             return
         self._spend(report)
-        if report.result.error is ErrorKind.RATE_LIMITED and not report.flooded:
-            self._rate_limited(report)
-            return
-        self.limits.went_through(spec.task.id)
         git_state = (*self.guard.changes(report),
                      *(v for v in report.violations if v.kind == GIT_STATE))
+        limited = report.result.error is ErrorKind.RATE_LIMITED and not report.flooded
+        if not limited:
+            self.limits.went_through(spec.task.id)
         if git_state:
             self._git_state_changed(report, git_state)
+        elif limited:
+            self._rate_limited(report)
         elif report.result.ok and not report.flooded:
             self._attempt_succeeded(report, merger)
         else:
