@@ -51,14 +51,7 @@ def parser() -> Parser:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    p = parser()
-    ns, files = p.parse(args)
-    if ns.help:
-        print(p.format_help())
-        return 0
-    if ns.version:
-        print(os.environ.get(VERSION_ENV) or VERSION)
-        return 0
+    ns, files = parser().parse_cli(args, os.environ.get(VERSION_ENV) or VERSION)
     if ns.message_file:
         try:
             prompt = Path(ns.message_file).read_text(encoding="utf-8")

@@ -43,14 +43,7 @@ def parser() -> Parser:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    p = parser()
-    ns, words = p.parse(args)
-    if ns.help:
-        print(p.format_help())
-        return 0
-    if ns.version:
-        print(_version())
-        return 0
+    ns, words = parser().parse_cli(args, _version())
     if not ns.print:
         usage("fake claude: only print mode (-p) is faked", 1)
     if ns.output_format == "stream-json" and not ns.verbose:

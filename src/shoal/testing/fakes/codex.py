@@ -48,11 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         usage("fake codex: only `codex exec` is faked" if args and args[0] not in ("-h", "--help")
               else "Usage: codex [OPTIONS] [PROMPT]\n       codex [OPTIONS] <COMMAND> [ARGS]\n\n"
                    "Commands:\n  exec  Run Codex non-interactively", 0 if args else 2)
-    p = parser()
-    ns, words = p.parse(args[1:])
-    if ns.help:
-        print(p.format_help())
-        return 0
+    ns, words = parser().parse_cli(args[1:])
     prompt = read_stdin() if words in ([], ["-"]) else " ".join(words)
     if not prompt.strip():
         usage("No prompt provided. Either specify one as an argument or pipe the prompt into stdin.", 1)

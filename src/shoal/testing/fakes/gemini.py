@@ -41,14 +41,7 @@ def parser() -> Parser:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    p = parser()
-    ns, words = p.parse(args)
-    if ns.help:
-        print(p.format_help())
-        return 0
-    if ns.version:
-        print(os.environ.get(VERSION_ENV) or VERSION)
-        return 0
+    ns, words = parser().parse_cli(args, os.environ.get(VERSION_ENV) or VERSION)
     piped = read_stdin()
     prompt = "\n\n".join(part for part in (piped, ns.prompt or " ".join(words)) if part)
     if not prompt.strip():

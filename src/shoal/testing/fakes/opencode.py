@@ -43,11 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not args or args[0] != "run":
         usage("fake opencode: only `opencode run` is faked", 0 if not args or args[0] in ("-h", "--help") else 1)
-    p = parser()
-    ns, words = p.parse(args[1:])
-    if ns.help:
-        print(p.format_help())
-        return 0
+    ns, words = parser().parse_cli(args[1:])
     message = " ".join('"' + w.replace('"', '\\"') + '"' if " " in w else w for w in words)
     piped = read_stdin()
     if piped:

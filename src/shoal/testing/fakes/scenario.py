@@ -191,6 +191,19 @@ class Parser(argparse.ArgumentParser):
                 self.unknown(word)
         return namespace, [*rest, *tail]
 
+    def parse_cli(self, argv: Sequence[str], version: str | None = None
+                  ) -> tuple[argparse.Namespace, list[str]]:
+        """`parse`, answering ``--help`` (and ``--version``, given the version) the way the
+        real CLI does: printed on stdout, exit 0."""
+        namespace, words = self.parse(argv)
+        if getattr(namespace, "help", False):
+            print(self.format_help())
+            raise SystemExit(0)
+        if version is not None and getattr(namespace, "version", False):
+            print(version)
+            raise SystemExit(0)
+        return namespace, words
+
     def unknown(self, flag: str) -> NoReturn:
         name = flag.split("=", 1)[0]
         usage({
