@@ -270,3 +270,12 @@ def test_not_started_message_from_the_engine_is_kept(outcome_for):
     outcome = outcome_for("", exit_code=None, argv=("claude", "-p"),
                           start_error="cannot run 'claude': no such program")
     assert decide(outcome).summary == "cannot run 'claude': no such program"
+
+
+def test_json_lines_in_order_or_newest_first_with_a_needle() -> None:
+    from shoal.agents import json_lines
+
+    log = b'banner\n{"type": "a"}\n[1, 2]\n{"type": "result", "n": 1}\n{bad json\n{"type": "b"}\n'
+    assert [e["type"] for e in json_lines(log)] == ["a", "result", "b"]
+    assert [e["type"] for e in json_lines(log.decode(), newest_first=True)] == ["b", "result", "a"]
+    assert list(json_lines(log, newest_first=True, needle='"result"')) == [{"type": "result", "n": 1}]

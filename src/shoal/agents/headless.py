@@ -17,7 +17,6 @@ naming the ones it knows, so a setting meant for one CLI is never silently dropp
 from __future__ import annotations
 
 import difflib
-import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from typing import Any, ClassVar
 
 from shoal.agents.base import AgentSetupError, BaseAgent, prompt_file, shoal_env
 from shoal.agents.invocation import AgentRequest, Invocation, ProcessOutcome
+from shoal.agents.output import json_lines
 from shoal.agents.result import ErrorKind, StructuredResult, last_lines
 from shoal.model import Plan, Task
 
@@ -199,17 +199,7 @@ def expand(workdir: Path, patterns: tuple[str, ...], *, limit: int = 200) -> lis
 # -- reading output ----------------------------------------------------------------------------
 def events(text_or_bytes: str | bytes, *, needle: str | None = None) -> Iterator[dict[str, Any]]:
     """JSON objects on lines of a log, last first; lines without ``needle`` are not parsed."""
-    data = text_or_bytes.decode("utf-8", "replace") if isinstance(text_or_bytes, bytes) else text_or_bytes
-    for line in reversed(data.splitlines()):
-        line = line.strip()
-        if not line.startswith("{") or (needle is not None and needle not in line):
-            continue
-        try:
-            value = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(value, dict):
-            yield value
+    return json_lines(text_or_bytes, newest_first=True, needle=needle)
 
 
 def last_line(outcome: ProcessOutcome, tail: str | None = None) -> str:

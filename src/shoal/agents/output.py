@@ -39,14 +39,19 @@ def read_tail(path: Path, max_bytes: int = DEFAULT_TAIL_BYTES, *, start: int = 0
     return data.decode("utf-8", errors="replace")
 
 
-def json_lines(text: str) -> Iterator[dict[str, Any]]:
-    """Each line of ``text`` that is a JSON object, in order (JSONL / stream-json).
+def json_lines(text: str | bytes, *, newest_first: bool = False,
+               needle: str | None = None) -> Iterator[dict[str, Any]]:
+    """Each line of ``text`` that is a JSON object, in order (JSONL / stream-json), or newest
+    first; with ``needle``, lines without it are not parsed (a cheap filter on long logs).
 
     Lines that are not JSON objects (banners, warnings on stderr) are skipped.
     """
-    for line in text.splitlines():
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    lines = text.splitlines()
+    for line in reversed(lines) if newest_first else lines:
         line = line.strip()
-        if not line.startswith("{"):
+        if not line.startswith("{") or (needle is not None and needle not in line):
             continue
         try:
             value = json.loads(line)
