@@ -108,12 +108,7 @@ class Database:
             if self._batch_depth:
                 yield from self._savepoint(what)
                 return
-            if self._conn.in_transaction:
-                raise RuntimeError("cannot write inside snapshot() or another transaction")
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise self._error(what, exc) from exc
+            self._begin(what)
             try:
                 yield self._conn
                 self._conn.execute("COMMIT")
@@ -123,6 +118,14 @@ class Database:
                 if isinstance(exc, sqlite3.Error):
                     raise self._error(what, exc) from exc
                 raise
+
+    def _begin(self, what: str) -> None:
+        if self._conn.in_transaction:
+            raise RuntimeError("cannot write inside snapshot() or another transaction")
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise self._error(what, exc) from exc
 
     def _savepoint(self, what: str) -> Iterator[sqlite3.Connection]:
         try:
@@ -154,12 +157,7 @@ class Database:
                 finally:
                     self._batch_depth -= 1
                 return
-            if self._conn.in_transaction:
-                raise RuntimeError("cannot batch inside snapshot() or another transaction")
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise self._error("start a batch of writes", exc) from exc
+            self._begin("start a batch of writes")
             self._batch_depth = 1
             try:
                 yield
