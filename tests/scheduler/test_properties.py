@@ -184,6 +184,8 @@ def test_simulation_is_consistent(case, strategy):
     graph = PlanGraph.build(p, clash)
     sim = simulate(graph, max_parallel=max_parallel, strategy=strategy)
     assert sorted(s.task for s in sim.spans) == sorted(graph.ids)
+    # the simulator's own bookkeeping (ready tasks, phase, wave) changes no decision
+    assert {s.task: s.start for s in sim.spans} == _naive_simulation(graph, max_parallel, strategy)
     assert sim.makespan >= sim.lower_bound - 1e-6
     assert sim.makespan <= sim.sequential + 1e-6
     end = {s.task: s.end for s in sim.spans}
@@ -212,15 +214,3 @@ def _naive_simulation(graph: PlanGraph, slots: int, strategy: Strategy) -> dict[
         while ends and ends[0][0] <= now + 1e-9 * max(1.0, now):
             running.discard(ends[0][2])
             done.add(ends.pop(0)[2])
-
-
-@SETTINGS
-@given(
-    st.one_of(random_plans(max_tasks=25), random_plans(min_tasks=8, conflict_density=3)),
-    st.sampled_from(Strategy),
-)
-def test_simulation_bookkeeping_changes_no_decision(case, strategy):
-    p, clash, max_parallel = case
-    graph = PlanGraph.build(p, clash)
-    sim = simulate(graph, max_parallel=max_parallel, strategy=strategy)
-    assert {s.task: s.start for s in sim.spans} == _naive_simulation(graph, max_parallel, strategy)
