@@ -14,22 +14,16 @@ import pytest
 import shoal
 from shoal.git import Git
 from shoal.store import default_db_path
-from shoal.testing import make_repo
+from shoal.testing import isolate_git, make_repo
 
 
 @pytest.fixture(scope="module")
 def ran(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
     """One real run (a retried task, a dependent), made once for the module, in the same
     isolated git environment as every test."""
-    home = tmp_path_factory.mktemp("home")
     folder = tmp_path_factory.mktemp("report")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
-        mp.setenv("HOME", str(home))
-        mp.setenv("XDG_CONFIG_HOME", str(home))
-        for name in ("GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "GIT_AUTHOR_NAME",
-                     "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "EMAIL"):
-            mp.delenv(name, raising=False)
+        isolate_git(mp, tmp_path_factory.mktemp("home"))
         repo = make_repo(folder / "repo", {"README.md": "hi\n"})
         flag = folder / "tried"
         plan = folder / "plan.yaml"

@@ -15,7 +15,7 @@ import shoal
 from shoal.engine import RunResult
 from shoal.git import Git
 from shoal.store import Store, default_db_path
-from shoal.testing import make_repo
+from shoal.testing import isolate_git, make_repo
 
 SLEEP = "sleep 0.4"  # long enough that tasks started together overlap on a loaded machine
 
@@ -37,14 +37,8 @@ class Ran:
 @pytest.fixture(scope="session")
 def _env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """tests/conftest.py's git isolation, for session-scoped runs (made before it applies)."""
-    home = tmp_path_factory.mktemp("home")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
-        mp.setenv("HOME", str(home))
-        mp.setenv("XDG_CONFIG_HOME", str(home))
-        for name in ("GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "GIT_AUTHOR_NAME",
-                     "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "EMAIL"):
-            mp.delenv(name, raising=False)
+        isolate_git(mp, tmp_path_factory.mktemp("home"))
         yield
 
 

@@ -32,6 +32,8 @@ from shoal.observe.report import collect, render_html
 from shoal.store import Event, EventKind, Store, default_db_path
 from shoal.testing import make_repo
 
+from engine.conftest import alive_with
+
 from .conftest import Ran
 from .test_report import parse
 
@@ -328,23 +330,9 @@ def test_watch_notices_when_the_orchestrator_is_gone(tmp_path: Path) -> None:
     assert time.monotonic() - started < 15
     # the workers it left behind finish their sleep by themselves
     end = time.monotonic() + 15
-    while time.monotonic() < end and _alive_with(marker):
+    while time.monotonic() < end and alive_with(marker):
         time.sleep(0.1)
-    assert not _alive_with(marker)
-
-
-def _alive_with(marker: str) -> list[int]:
-    found = []
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                cmdline = Path(entry.path, "cmdline").read_bytes()
-                state = Path(entry.path, "stat").read_bytes().rsplit(b")", 1)[1].split()[0]
-            except OSError:
-                continue
-            if marker.encode() in cmdline and state != b"Z":
-                found.append(int(entry.name))
-    return found
+    assert not alive_with(marker)
 
 
 def test_run_progress_live_shows_the_same_board_as_watch(tmp_path: Path) -> None:

@@ -5,6 +5,6 @@ Repository builders with a pinned, isolated git environment; see :mod:`shoal.tes
 
 from __future__ import annotations
 
-from .repo import commit_files, git_env, make_repo, snapshot_user_state
+from .repo import commit_files, git_env, isolate_git, make_repo, snapshot_user_state
 
-__all__ = ["commit_files", "git_env", "make_repo", "snapshot_user_state"]
+__all__ = ["commit_files", "git_env", "isolate_git", "make_repo", "snapshot_user_state"]

@@ -15,6 +15,7 @@ import stat
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from ..process import Completed, clean_env, run
 
@@ -44,6 +45,22 @@ def git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env.pop("GIT_CONFIG_SYSTEM", None)
     env.update(extra or {})
     return env
+
+
+# What a machine's git setup could bring into a test: config files, and an identity.
+_MACHINE_GIT = ("GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL",
+                "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "EMAIL")
+
+
+def isolate_git(monkeypatch: Any, home: Path) -> None:
+    """Keep the machine's git configuration and identity away from this process (and the
+    workers and git commands shoal starts): `home` as HOME, no system config. `monkeypatch` is
+    pytest's (or anything with ``setenv``/``delenv``), which puts everything back afterwards."""
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for name in _MACHINE_GIT:
+        monkeypatch.delenv(name, raising=False)
 
 
 def _git(repo: Path, *args: str) -> Completed:
