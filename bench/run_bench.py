@@ -41,7 +41,6 @@ import functools
 import os
 import platform
 import pstats
-import queue
 import random
 import shutil
 import statistics
@@ -72,6 +71,7 @@ from shoal.agents.invocation import Invocation
 from shoal.agents.script import ScriptAgent, build_script
 from shoal.engine import runner as engine_runner
 from shoal.engine import sharedtree, supervisor, worker, workspace
+from shoal.engine.inbox import Inbox
 from shoal.engine.merge import MergeQueue
 from shoal.engine.statusfiles import StatusWriter
 from shoal.git import Git
@@ -295,10 +295,12 @@ def instrument(rec: Recorder) -> None:
     rec.wrap(supervisor.Supervisor, "_skip_unreachable", "supervisor._skip_unreachable")
     rec.wrap(supervisor.Supervisor, "_publish", "supervisor._publish (events + observer)")
     rec.wrap(supervisor.Supervisor, "_finish", "supervisor._finish (final commit, status)")
-    rec.wrap(queue.Queue, "get", "waiting on the inbox (idle)")
+    rec.wrap(Inbox, "wait", "waiting on the inbox and workers (idle)")
     rec.wrap(supervisor, "next_tasks", "scheduler.next_tasks")
     rec.wrap(supervisor, "blocked_by_failure", "scheduler.blocked_by_failure")
     rec.wrap(supervisor, "run_attempt", "worker.run_attempt (whole attempt)", kind="worker")
+    rec.wrap(supervisor, "begin_attempt", "worker.begin_attempt (to the spawn)")
+    rec.wrap(supervisor, "end_attempt", "worker.end_attempt (reap, result, collect)")
     rec.wrap(MergeQueue, "merge", "MergeQueue.merge (whole merge)", kind="merger")
     rec.wrap(engine_runner, "render_prompt", "prompt rendering")
     rec.wrap(api, "parallel_context", "prompt: parallel_context")
@@ -346,7 +348,7 @@ class OverheadResult:
     profile_rows: list[list[str]] = field(default_factory=list)
     supervisor_busy: float = 0.0
     supervisor_idle: float = 0.0
-    spawn_to_reap: float = 0.0
+    threaded: int = 0  # attempts run on a worker thread (the rest on the supervisor's)
     git_calls: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -410,11 +412,10 @@ def overhead(cfg: Config, tmp: Path, cprofile: Path | None) -> OverheadResult:
         prof.dump_stats(str(cprofile))
         pstats.Stats(str(cprofile)).sort_stats("cumulative").print_stats(30)
     loop = rec.total("Supervisor.run (whole loop)")
-    res.supervisor_idle = rec.total("waiting on the inbox (idle)", "supervisor")
+    res.supervisor_idle = rec.total("waiting on the inbox and workers (idle)", "supervisor")
     res.supervisor_busy = loop - res.supervisor_idle
     res.profile_rows = breakdown_rows(rec, n)
-    waits = rec.total("Child.wait (poll loop, POLL_S)")
-    res.spawn_to_reap = waits / max(1, rec.calls("process.spawn (fork/exec agent)"))
+    res.threaded = rec.calls("worker.run_attempt (whole attempt)", "worker")
     res.git_calls = {name: int(v[0]) for (name, kind), v in rec.rows.items()
                      if name.startswith("git ") and kind == "supervisor"}
     return res
@@ -439,7 +440,8 @@ def overhead_report(r: OverheadResult) -> str:
     prof = (f"Where the time goes (one more run, instrumented, {r.profile_wall:.2f} s): the "
             f"supervisor thread was busy {r.supervisor_busy:.2f} s "
             f"({ms(r.supervisor_busy / r.n)} ms per task) and idle {r.supervisor_idle:.2f} s; "
-            f"a worker's spawn-to-reap wait averaged {ms(r.spawn_to_reap)} ms. "
+            f"{r.n - r.threaded} of {r.n} attempts ran on the supervisor's thread (the first "
+            "opens the shared tree on a worker thread). "
             "Exclusive time = time in the call minus the wrapped calls inside it.")
     ptable = table(["call", "thread", "calls", "inclusive (s)", "exclusive (s)",
                     "exclusive ms per task"], r.profile_rows)

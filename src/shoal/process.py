@@ -176,6 +176,12 @@ class Child:
     def returncode(self) -> int | None:
         return self._proc.returncode
 
+    @property
+    def pidfd(self) -> int | None:
+        """A descriptor that polls readable once the worker has exited (Linux >= 5.3), so one
+        thread can wait for many workers; None elsewhere, and once the worker is stopped."""
+        return self._pidfd
+
     def poll(self) -> int | None:
         return self._proc.poll()
 
@@ -183,7 +189,9 @@ class Child:
         """The returncode, or None if still running after `timeout` seconds."""
         if timeout is not None and self._pidfd is not None and self._proc.returncode is None:
             # Popen.wait(timeout) sleep-polls (up to 50 ms late); a pidfd wakes us at the exit.
-            select.select([self._pidfd], [], [], timeout)
+            poll = select.poll()  # not select(): it fails on descriptors past 1023
+            poll.register(self._pidfd, select.POLLIN)
+            poll.poll(max(0.0, timeout) * 1000)
             return self._proc.poll()
         try:
             return self._proc.wait(timeout)
@@ -221,6 +229,11 @@ class Child:
                     self._pidfd = None
             return self._proc.returncode
 
+    def terminate(self) -> None:
+        """TERM to the worker's process group, without waiting (:meth:`stop` waits and reaps)."""
+        if self._proc.returncode is None:
+            _killpg(self.pid, signal.SIGTERM)
+
     def output_size(self) -> int:
         """Bytes this worker has written to its log so far."""
         try:
@@ -247,6 +260,15 @@ _SECRET_ENV = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.DOTALL)
 _SECRET_VALUE = re.compile(r"\b(sk-[A-Za-z0-9_-]{16,}|gh[pousr]_[A-Za-z0-9]{20,}|xox[abpr]-[\w-]{10,})")
 _SECRET_NAMES = ("KEY", "TOKEN", "SECRET", "PASSWORD")
 _MASK = "***"
+
+
+def pidfds_work() -> bool:
+    """Whether this system has pidfds (Linux >= 5.3), which :attr:`Child.pidfd` needs."""
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+    except (AttributeError, OSError):
+        return False
+    return True
 
 
 def redact(argv: Sequence[str]) -> str:

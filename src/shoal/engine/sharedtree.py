@@ -56,6 +56,11 @@ class SharedBackend(Backend):
             return Workspace(task.id, attempt, self.path, self._branch(task, attempt), base,
                              self.isolation, self.run_id, shared.copied)
 
+    @property
+    def inline_ok(self) -> bool:
+        # once the shared tree is made, an untracked isolation none touches git only at the end
+        return self.isolation is Isolation.NONE and not self.track_changes and self._shared is not None
+
     def _branch(self, task: Task, attempt: int) -> str | None:
         return None
 

@@ -15,7 +15,8 @@ WRITE_EVERY_S = 1.0  # the files are for people and tools polling them; no need 
 class StatusWriter:
     def __init__(self, run_dir: Path, plan: Plan, store: Store, run_id: str) -> None:
         self.run_dir, self.plan, self.store, self.run_id = run_dir, plan, store, run_id
-        self._last = 0.0
+        # the first files a second in: a run shorter than that writes them once, at its end
+        self._last = time.monotonic()
 
     @property
     def status_path(self) -> Path:
@@ -33,12 +34,11 @@ class StatusWriter:
         run = self.store.get_run(self.run_id)
         tasks = self.store.tasks(self.run_id)
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        # Indented JSON goes through json's pure-Python encoder (5x slower): the files written
-        # while the run goes on are compact, the final ones readable.
-        indent = 2 if force else None
+        # Compact: indented JSON goes through json's pure-Python encoder, five times slower,
+        # and these files are for tools (`jq .` shows them readable).
         atomic_write_json(self.status_path, parallel_status(run, tasks, self._phase(tasks), self.plan),
-                          indent=indent)
-        atomic_write_json(self.locks_path, resource_locks(tasks, self.plan), indent=indent)
+                          indent=None)
+        atomic_write_json(self.locks_path, resource_locks(tasks, self.plan), indent=None)
 
     def _phase(self, tasks: list) -> str:  # type: ignore[type-arg]
         unfinished = {t.task_id for t in tasks if not TaskState(t.state).terminal}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import os
-import queue
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -27,12 +26,13 @@ from ..store import AttemptState, Event, EventKind, RunState, Store
 from . import naming
 from .boundary import GIT_STATE, UNCHANGED, Violation, refs_stamp, report_mismatch, revert_paths
 from .executor import Executor, LocalExecutor
+from .inbox import Inbox
 from .merge import MergeOutcome, MergeQueue
 from .limits import MAX_RATE_LIMITS, Limits, reported_cost
 from .options import RunOptions, ViolationPolicy
 from .refguard import RefGuard
 from .statusfiles import StatusWriter
-from .worker import AttemptReport, AttemptSpec, run_attempt
+from .worker import POLL_S, AttemptReport, AttemptSpec, Running, begin_attempt, end_attempt, run_attempt
 from .workspace import WorkspaceBackend, backend_for
 
 TIMEOUT_GROWTH = 1.5  # seed 001: retry a timeout once with a longer limit
@@ -94,7 +94,12 @@ class Supervisor:
         self.waves = (
             plan_waves(self.graph, self.slots) if self.options.strategy is Strategy.WAVES else None
         )
-        self.inbox: queue.Queue[_AttemptDone | _MergeDone] = queue.Queue()
+        self.inbox: Inbox[_AttemptDone | _MergeDone] = Inbox()
+        # Attempts whose worker this thread waits for itself: when the workspace needs no git
+        # (see WorkspaceBackend.inline_ok), a worker thread per attempt only adds GIL handoffs.
+        self.running: dict[str, Running] = {}
+        self.inline = ctx.executor_factory is LocalExecutor and process.pidfds_work()
+        self.next_due_check = 0.0
         self.cancel = threading.Event()
         self.states: dict[str, TaskState] = {}
         self.succeeded: set[str] = set()
@@ -111,8 +116,8 @@ class Supervisor:
         self.agents: dict[str, Agent] = {}
         # the run's environment, as it was at its start
         self.base_env = {os.fsencode(k): os.fsencode(v) for k, v in process.clean_env().items()}
-        # jobs to submit once the pass's store batch has committed
-        self.deferred: list[tuple[Executor, Callable[[], Any], Callable[[Any], None]]] = []
+        # starts to make once the pass's store batch has committed
+        self.deferred: list[Callable[[], None]] = []
         tracking = {} if self.isolation is not Isolation.NONE or self.options.track_changes \
             else {"track_changes": False}
         self.backend: WorkspaceBackend = backend_for(
@@ -156,30 +161,57 @@ class Supervisor:
             self.deferred.clear()
             self._interrupt(workers, merger)
             raise
+        finally:
+            self.inbox.close()
         workers.shutdown(wait=True)
         merger.shutdown(wait=True)
         return self._finish()
 
     def _wait_for_messages(self) -> list[_AttemptDone | _MergeDone]:
-        """Every report already waiting, after waiting up to half a second for the first."""
-        try:
-            messages = [self.inbox.get(timeout=0.5)]
-        except queue.Empty:
-            return []
-        while True:
-            try:
-                messages.append(self.inbox.get_nowait())
-            except queue.Empty:
-                return messages
+        """Every report waiting, after waiting up to half a second for the first; with the
+        reports of the attempts this thread runs whose worker exited or had to be stopped."""
+        if not self.running:
+            return self.inbox.wait(0.5)[0]
+        fds = [fd for r in self.running.values() if (fd := r.child.pidfd) is not None]
+        messages, ready = self.inbox.wait(POLL_S, fds)
+        now = time.monotonic()
+        look = now >= self.next_due_check  # limits and watchdogs: every POLL_S, as on a thread
+        if look:
+            self.next_due_check = now + POLL_S
+        for task_id, begun in list(self.running.items()):
+            fd = begun.child.pidfd
+            exited = fd in ready if fd is not None else begun.child.poll() is not None
+            if exited or (look and begun.due(self.cancel)):
+                del self.running[task_id]
+                messages.append(_AttemptDone(begun.spec, self._end_here(begun)))
+        return messages
 
     def _later(self, executor: Executor, job: Callable[[], Any],
                on_done: Callable[[Any], None]) -> None:
-        self.deferred.append((executor, job, on_done))
+        self.deferred.append(lambda: executor.submit(job, on_done))
 
     def _submit_deferred(self) -> None:
-        jobs, self.deferred = self.deferred, []
-        for executor, job, on_done in jobs:
-            executor.submit(job, on_done)
+        starts, self.deferred = self.deferred, []
+        for start in starts:
+            start()
+
+    def _begin_here(self, spec: AttemptSpec) -> None:
+        """Start an attempt's worker on this thread; its exit is waited for with the inbox."""
+        try:
+            begun = begin_attempt(spec, self.backend)
+        except Exception as exc:  # noqa: BLE001 - reported as a crashed attempt, as from a thread
+            self.inbox.put(_AttemptDone(spec, exc))
+            return
+        if isinstance(begun, AttemptReport):
+            self.inbox.put(_AttemptDone(spec, self._with_refs(begun)))
+        else:
+            self.running[spec.task.id] = begun
+
+    def _end_here(self, begun: Running) -> AttemptReport | BaseException:
+        try:
+            return self._with_refs(end_attempt(begun, self.backend))
+        except Exception as exc:  # noqa: BLE001
+            return exc
 
     def _load_state(self) -> None:
         for record in self.store.tasks(self.run_id):
@@ -263,13 +295,19 @@ class Supervisor:
         self.counters.attempts[task_id] = number
         self._set_state(task_id, TaskState.RUNNING)
         self.executing[task_id] = spec
-        self._later(workers, lambda: self._attempt(spec),
-                    lambda r: self.inbox.put(_AttemptDone(spec, r)))
+        if self.inline and self.backend.inline_ok:
+            self.deferred.append(lambda: self._begin_here(spec))
+        else:
+            self._later(workers, lambda: self._attempt(spec),
+                        lambda r: self.inbox.put(_AttemptDone(spec, r)))
 
     def _attempt(self, spec: AttemptSpec) -> AttemptReport:
-        """One attempt, on a worker thread; with the branches as it left them, read there so that
-        checking them costs the supervisor's thread nothing when none moved."""
-        report = run_attempt(spec, self.backend, self.cancel)
+        """One attempt, on a worker thread."""
+        return self._with_refs(run_attempt(spec, self.backend, self.cancel))
+
+    def _with_refs(self, report: AttemptReport) -> AttemptReport:
+        """The report with the branches as the attempt left them, read where it ended so that
+        checking them costs the supervisor nothing when none moved."""
         stamp = refs_stamp(self.ctx.git)  # before the refs are read: see RefGuard.changes
         if stamp == self.guard.refs_stamp:
             return replace(report, refs=UNCHANGED)  # no ref file changed: nothing to ask git
@@ -363,12 +401,16 @@ class Supervisor:
                 return
             if self.options.on_violation is ViolationPolicy.REVERT and report.workspace:
                 head = revert_paths(Git(report.workspace.path), report.workspace, report.violations)
+        unmerged = head is None  # isolation none: nothing to merge per task
         self.store.finish_attempt(
             self.run_id, task_id, spec.attempt, AttemptState.SUCCEEDED,
             exit_code=report.exit_code, result=report.result.to_json(),
+            task_state=TaskState.SUCCEEDED if unmerged else None,
+            reason="no per-task merge in this isolation mode" if unmerged else None,
         )
-        if head is None:  # isolation none: nothing to merge per task
-            self._succeeded_without_merge(report, "no per-task merge in this isolation mode")
+        if unmerged:
+            self._terminal(task_id, TaskState.SUCCEEDED)
+            self._discard(report)
             return
         self.merging.add(task_id)
         self.store.append_event(self.run_id, "merge_started", task_id=task_id, data={"head": head})
@@ -582,13 +624,15 @@ class Supervisor:
     def _interrupt(self, workers: Executor, merger: Executor) -> None:
         """Ctrl-C or a crash of the loop: stop every worker, keep what merged, stay resumable."""
         self.cancel.set()
+        for begun in self.running.values():  # TERM to all first: their grace periods overlap
+            begun.child.terminate()
+        for begun in self.running.values():
+            begun.child.stop(self.options.grace_s)
+            begun.pidfile.unlink(missing_ok=True)
+        self.running.clear()
         workers.shutdown(wait=True)
         merger.shutdown(wait=True)
-        while True:
-            try:
-                message = self.inbox.get_nowait()
-            except queue.Empty:
-                break
+        for message in self.inbox.drain():
             if isinstance(message, _MergeDone):
                 self._merged(message)
         self.store.interrupt_run(self.run_id, reason="interrupted; `shoal resume` finishes it",

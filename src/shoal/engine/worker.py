@@ -96,6 +96,53 @@ class AttemptReport:
 
 
 def run_attempt(spec: AttemptSpec, backend: WorkspaceBackend, cancel: threading.Event) -> AttemptReport:
+    """The whole attempt on the calling thread: begin it, wait for its worker, end it."""
+    begun = begin_attempt(spec, backend)
+    if isinstance(begun, AttemptReport):
+        return begun
+    try:
+        while begun.child.wait(POLL_S) is None and not begun.due(cancel):
+            pass
+    except BaseException:  # ^C on this thread: never leave the worker running
+        begun.child.stop(spec.grace_s)
+        raise
+    return end_attempt(begun, backend)
+
+
+@dataclass
+class Running:
+    """An attempt whose worker process is running; :func:`end_attempt` finishes it. Whoever
+    holds it waits for ``child`` (its ``pidfd`` wakes a poll when it exits) and asks
+    :meth:`due` now and then whether it must be stopped early."""
+
+    spec: AttemptSpec
+    workspace: Workspace
+    argv: tuple[str, ...]
+    child: process.Child
+    pidfile: Path
+    watch: _Watchdog
+    started: float
+    timed_out: bool = False
+    cancelled: bool = False
+    flooded: bool = False
+
+    def due(self, cancel: threading.Event) -> bool:
+        """Whether the worker must be stopped now: the run is cancelled, or it ran past its time
+        limit, flooded its log, or a watchdog fired."""
+        if cancel.is_set():
+            self.cancelled = True
+        elif time.monotonic() >= self.started + self.spec.timeout_s:
+            self.timed_out = True
+        elif self.child.output_size() > self.spec.max_output_bytes:
+            self.flooded = True
+        elif not self.watch.fired():
+            return False
+        return True
+
+
+def begin_attempt(spec: AttemptSpec, backend: WorkspaceBackend) -> Running | AttemptReport:
+    """Workspace, agent invocation, worker process: the attempt's worker is running, or the
+    report of why it could not start."""
     started = time.monotonic()
     spec.attempt_dir.mkdir(parents=True, exist_ok=True)
     try:
@@ -103,20 +150,26 @@ def run_attempt(spec: AttemptSpec, backend: WorkspaceBackend, cancel: threading.
     except ShoalError as exc:
         return _failed(spec, f"cannot prepare the workspace: {exc.message}", started)
     try:
-        return _run_in(spec, backend, workspace, cancel, started)
+        return _spawn_in(spec, workspace, started)
     except GitStateChanged as exc:  # the worker broke its worktree: a boundary break
         return replace(_failed(spec, exc.message, started, workspace), violations=exc.violations)
     except ShoalError as exc:
         return _failed(spec, exc.message, started, workspace)
 
 
-def _run_in(
-    spec: AttemptSpec,
-    backend: WorkspaceBackend,
-    workspace: Workspace,
-    cancel: threading.Event,
-    started: float,
-) -> AttemptReport:
+def end_attempt(running: Running, backend: WorkspaceBackend) -> AttemptReport:
+    """Stop and reap the worker (at once if it already exited), read its result, and check what
+    it changed: the attempt's report."""
+    spec, workspace = running.spec, running.workspace
+    try:
+        return _end(running, backend)
+    except GitStateChanged as exc:
+        return replace(_failed(spec, exc.message, running.started, workspace), violations=exc.violations)
+    except ShoalError as exc:
+        return _failed(spec, exc.message, running.started, workspace)
+
+
+def _spawn_in(spec: AttemptSpec, workspace: Workspace, started: float) -> Running | AttemptReport:
     request = AgentRequest(
         task=spec.task,
         plan=spec.plan,
@@ -149,47 +202,44 @@ def _run_in(
         )
         return AttemptReport(spec, spec.agent.interpret(outcome), workspace,
                              error=exc.message, duration_s=time.monotonic() - started)
-    timed_out = cancelled = flooded = False
-    deadline = started + spec.timeout_s
-    pidfile = _write_pidfile(spec, child)
-    watch = _Watchdog(spec, child)
-    with child:
-        while child.wait(POLL_S) is None:
-            if cancel.is_set():
-                cancelled = True
-            elif time.monotonic() >= deadline:
-                timed_out = True
-            elif child.output_size() > spec.max_output_bytes:
-                flooded = True
-            elif not watch.fired():
-                continue
-            break
-        exit_code = child.stop(spec.grace_s)
-    pidfile.unlink(missing_ok=True)
+    try:
+        pidfile = _write_pidfile(spec, child)
+    except BaseException:
+        child.stop(spec.grace_s)
+        raise
+    return Running(spec, workspace, tuple(invocation.argv), child, pidfile, _Watchdog(spec, child), started)
+
+
+def _end(running: Running, backend: WorkspaceBackend) -> AttemptReport:
+    spec, workspace, child, watch = running.spec, running.workspace, running.child, running.watch
+    exit_code = child.stop(spec.grace_s)
+    running.pidfile.unlink(missing_ok=True)
+    cancelled = running.cancelled
     # A worker can write far past the limit between two polls and exit: a flood all the same
     # (otherwise whether it fails would depend on timing).
-    flooded = flooded or (not cancelled and child.output_size() > spec.max_output_bytes)
-    duration = time.monotonic() - started
+    flooded = running.flooded or (not cancelled and child.output_size() > spec.max_output_bytes)
+    duration = time.monotonic() - running.started
     # Stopped by a watchdog counts as stopped at a limit: a result it printed before stands.
     outcome = ProcessOutcome(
         exit_code=exit_code, log_path=spec.log_path, workdir=workspace.path, duration_s=duration,
-        timed_out=timed_out or watch.idled or watch.lingered, attempt_dir=spec.attempt_dir,
-        argv=invocation.argv, log_start=child.start_size, stop_note=watch.note(),
+        timed_out=running.timed_out or watch.idled or watch.lingered, attempt_dir=spec.attempt_dir,
+        argv=running.argv, log_start=child.start_size, stop_note=watch.note(),
     )
     result = spec.agent.interpret(outcome)
-    report = AttemptReport(spec, result, workspace, timed_out=timed_out, cancelled=cancelled,
-                           flooded=flooded, idled=watch.idled, lingered=watch.lingered,
-                           exit_code=exit_code, duration_s=duration)
     if cancelled or flooded or not result.ok:
-        return report
+        return AttemptReport(spec, result, workspace, timed_out=running.timed_out,
+                             cancelled=cancelled, flooded=flooded, idled=watch.idled,
+                             lingered=watch.lingered, exit_code=exit_code, duration_s=duration)
     _remove_markers(workspace.path)
     collected = backend.collect(workspace, spec.task)
     violations = check_changes(
         collected.changes, spec.task,
         shared_readonly=spec.plan.defaults.shared_readonly, parallel_phase=spec.parallel_phase,
     )
-    return replace(report, head=collected.head, changes=tuple(collected.changes),
-                   violations=tuple(violations), duration_s=time.monotonic() - started)
+    return AttemptReport(spec, result, workspace, head=collected.head, changes=tuple(collected.changes),
+                         violations=tuple(violations), timed_out=running.timed_out,
+                         idled=watch.idled, lingered=watch.lingered, exit_code=exit_code,
+                         duration_s=time.monotonic() - running.started)
 
 
 TAIL_BYTES = 64 * 1024  # of the log, for the agent to look for its final result in

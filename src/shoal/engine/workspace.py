@@ -85,6 +85,11 @@ class GitStateChanged(WorkspaceError):
 class WorkspaceBackend(Protocol):
     isolation: Isolation
 
+    @property
+    def inline_ok(self) -> bool:
+        """Whether `create` and `collect` run no git process now, so that the supervisor may
+        start and end attempts on its own thread (a worker thread per attempt costs more)."""
+
     def create(self, task: Task, attempt: int, start_commit: str) -> Workspace: ...
 
     def collect(self, ws: Workspace, task: Task) -> Collected: ...
@@ -114,6 +119,10 @@ class Backend:
         self.env = process.clean_env() if env is None else dict(env)
         self.integration = integration_branch or naming.integration_branch(run_id)
         self._lock = threading.RLock()
+
+    @property
+    def inline_ok(self) -> bool:
+        return False
 
     def ports_for(self, slot: int) -> int:
         return naming.ports_for(self.port_base, slot)

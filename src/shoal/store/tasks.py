@@ -76,25 +76,29 @@ class TaskWrites(Database):
         """
         at = self._now(at)
         with self._tx(f"start task {task_id}") as conn:
-            task = self._require_task(conn, run_id, task_id)
-            if task["merged_commit"] is not None:
+            # one query for the three checks: this runs once per attempt
+            task = conn.execute(
+                "SELECT t.merged_commit,"
+                " (SELECT number FROM attempts a WHERE a.run_id = t.run_id AND a.task_id = t.task_id"
+                "  AND a.state = ?),"
+                " (SELECT COALESCE(MAX(number), 0) FROM attempts a"
+                "  WHERE a.run_id = t.run_id AND a.task_id = t.task_id)"
+                " FROM tasks t WHERE t.run_id = ? AND t.task_id = ?",
+                (AttemptState.RUNNING.value, run_id, task_id),
+            ).fetchone()
+            if task is None:
+                self._require_task(conn, run_id, task_id)  # raises, naming what is missing
+            merged, running, last = task
+            if merged is not None:
                 raise AlreadyMergedError(
                     f"task {task_id} of run {run_id} is already merged "
-                    f"({task['merged_commit']}); it must not run again"
+                    f"({merged}); it must not run again"
                 )
-            running = conn.execute(
-                "SELECT number FROM attempts WHERE run_id = ? AND task_id = ? AND state = ?",
-                (run_id, task_id, AttemptState.RUNNING.value),
-            ).fetchone()
             if running is not None:
                 raise StoreError(
-                    f"task {task_id} of run {run_id} already has attempt {running[0]} running",
+                    f"task {task_id} of run {run_id} already has attempt {running} running",
                     hint="finish or interrupt that attempt first",
                 )
-            last = conn.execute(
-                "SELECT COALESCE(MAX(number), 0) FROM attempts WHERE run_id = ? AND task_id = ?",
-                (run_id, task_id),
-            ).fetchone()[0]
             number = int(last) + 1
             conn.execute(
                 "INSERT INTO attempts (run_id, task_id, number, state, started_at, timeout_s,"
@@ -156,12 +160,14 @@ class TaskWrites(Database):
             raise ValueError("finish_attempt needs a final state, not 'running'")
         at = self._now(at)
         with self._tx(f"finish attempt {number} of task {task_id}") as conn:
-            self._require_task(conn, run_id, task_id)
             row = conn.execute(
-                "SELECT state FROM attempts WHERE run_id = ? AND task_id = ? AND number = ?",
+                "SELECT a.state, t.state AS task_state, t.merged_commit FROM attempts a"
+                " JOIN tasks t ON t.run_id = a.run_id AND t.task_id = a.task_id"
+                " WHERE a.run_id = ? AND a.task_id = ? AND a.number = ?",
                 (run_id, task_id, number),
             ).fetchone()
             if row is None:
+                self._require_task(conn, run_id, task_id)
                 raise UnknownRunError(f"task {task_id} of run {run_id} has no attempt {number}")
             if row["state"] != AttemptState.RUNNING.value:
                 raise StoreError(
@@ -186,7 +192,8 @@ class TaskWrites(Database):
             }
             self._event(conn, run_id, EventKind.TASK_FINISHED, at, task_id, data)
             if task_state is not None:
-                self._set_task_state(conn, run_id, task_id, TaskState(task_state), at, reason)
+                self._set_task_state(conn, run_id, task_id, TaskState(task_state), at, reason,
+                                     task=(row["task_state"], row["merged_commit"]))
 
     def set_task_state(
         self,
@@ -224,18 +231,22 @@ class TaskWrites(Database):
         reason: str | None,
         kind: EventKind | str | None = None,
         data: Mapping[str, Any] | None = None,
+        task: tuple[str, str | None] | None = None,  # (state, merged_commit), if just read
     ) -> None:
-        task = self._require_task(conn, run_id, task_id)
-        if task["merged_commit"] is not None and state is not TaskState.SUCCEEDED:
+        if task is None:
+            row = self._require_task(conn, run_id, task_id)
+            task = (row["state"], row["merged_commit"])
+        previous, merged = task
+        if merged is not None and state is not TaskState.SUCCEEDED:
             raise AlreadyMergedError(
-                f"task {task_id} of run {run_id} is merged ({task['merged_commit']}); "
+                f"task {task_id} of run {run_id} is merged ({merged}); "
                 f"it cannot become {state.value}"
             )
         conn.execute(
             "UPDATE tasks SET state = ?, reason = ?, ended_at = ? WHERE run_id = ? AND task_id = ?",
             (state.value, reason, at if state.terminal else None, run_id, task_id),
         )
-        payload = {"state": state.value, "previous": task["state"], "reason": reason}
+        payload = {"state": state.value, "previous": previous, "reason": reason}
         payload.update(data or {})
         kind = kind or _STATE_EVENTS.get(state, EventKind.TASK_STATE)
         self._event(conn, run_id, kind, at, task_id, payload)

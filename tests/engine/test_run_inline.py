@@ -1,0 +1,153 @@
+"""End to end: attempts the supervisor runs on its own thread. With isolation none and change
+tracking off, once the shared tree exists an attempt needs no git, so the supervisor starts its
+worker and waits for it with its inbox instead of handing it to a worker thread. Every failure
+path must behave exactly as it does on a worker thread."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import shoal
+from shoal.engine import supervisor
+from shoal.model import TaskState
+from shoal.store import AttemptState, RunState
+
+from .conftest import alive_with, attempts, show, user_state, write_plan
+
+pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc and pidfds")
+
+FAST = {"isolation": "none", "track_changes": False, "grace_s": 0.3}
+
+
+@pytest.fixture
+def inline_starts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The tasks whose attempts the supervisor began on its own thread."""
+    seen: list[str] = []
+    real = supervisor.Supervisor._begin_here
+
+    def spy(self: supervisor.Supervisor, spec):  # type: ignore[no-untyped-def]
+        seen.append(spec.task.id)
+        return real(self, spec)
+
+    monkeypatch.setattr(supervisor.Supervisor, "_begin_here", spy)
+    return seen
+
+
+def _plan(tmp_path: Path, tasks: list[dict[str, object]], **top: object) -> Path:
+    """`tasks` after a first task, which opens the shared tree on a worker thread."""
+    first = {"id": "open", "owns": ["open.txt"], "run": ["echo open > open.txt"]}
+    return write_plan(tmp_path, [first, *({"after": ["open"], **t} for t in tasks)], **top)
+
+
+def _marker() -> str:
+    return f"shoal-inline-{os.getpid()}-{time.monotonic_ns()}"
+
+
+def test_many_tasks_run_on_the_supervisor_thread_and_land(repo: Path, tmp_path: Path,
+                                                          inline_starts: list[str]) -> None:
+    ids = [f"n{i:02d}" for i in range(24)]
+    plan = _plan(tmp_path, [{"id": i, "owns": [f"{i}.txt"], "run": [f"echo {i} > {i}.txt"]}
+                            for i in ids])
+    before = user_state(repo)
+
+    result = shoal.run(plan, repo=repo, max_parallel=4, **FAST)
+
+    assert result.ok, result.to_json()
+    assert sorted(inline_starts) == ids  # all but the first, which opened the tree
+    for i in ids:
+        assert show(repo, result.integration_branch, f"{i}.txt") == f"{i}\n"
+    assert user_state(repo) == before
+
+
+def test_hung_worker_times_out_retries_once_longer_then_blocks(repo: Path, tmp_path: Path,
+                                                                inline_starts: list[str]) -> None:
+    marker = _marker()
+    hang = f"trap '' TERM; sh -c 'trap \"\" TERM; exec sleep 300' {marker}-child & exec sleep 300 # {marker}"
+    plan = _plan(tmp_path, [
+        {"id": "slow", "owns": ["slow.txt"], "timeout": "1s", "retries": 3,
+         "run": [f"sh -c \"{hang}\" {marker}"]},
+        {"id": "other", "owns": ["o.txt"], "run": ["echo o > o.txt"]},
+    ])
+
+    result = shoal.run(plan, repo=repo, **FAST)
+
+    assert "slow" in inline_starts
+    slow = result.task("slow")
+    assert slow.state is TaskState.BLOCKED and "gave up" in (slow.reason or "")
+    runs = attempts(repo, result.run_id, "slow")
+    assert [a.state for a in runs] == [AttemptState.TIMEOUT, AttemptState.TIMEOUT]
+    assert runs[1].ended_at - runs[1].started_at >= 1.5
+    assert result.task("other").state is TaskState.SUCCEEDED
+    assert alive_with(marker) == []  # the whole group, TERM ignored, was killed and reaped
+
+
+def test_failures_crashes_floods_and_missing_programs(repo: Path, tmp_path: Path,
+                                                      inline_starts: list[str]) -> None:
+    plan = _plan(tmp_path, [
+        {"id": "bad", "owns": ["bad.txt"], "retries": 1, "run": ["echo 'boom' >&2; exit 3"]},
+        {"id": "child", "owns": ["c.txt"], "after": ["bad"], "run": ["true"]},
+        {"id": "killed", "owns": ["k.txt"], "retries": 0, "run": ["kill -9 $$"]},
+        {"id": "flood", "owns": ["f.txt"], "retries": 0, "run": ["yes | head -c 50000000"]},
+        {"id": "missing", "owns": ["m.txt"], "agent": "command"},
+    ])
+    settings = {"command": {"command": ["shoal-no-such-agent-xyz", "{prompt_file}"]}}
+
+    result = shoal.run(plan, repo=repo, max_output_bytes=1 << 20, agent_settings=settings, **FAST)
+
+    assert {"bad", "killed", "flood", "missing"} <= set(inline_starts)
+    assert result.state is RunState.FAILED
+    bad = result.task("bad")
+    assert bad.attempts == 2 and "exited with code 3" in (bad.reason or "") and "boom" in (bad.reason or "")
+    assert result.task("child").state is TaskState.SKIPPED
+    assert "SIGKILL" in (result.task("killed").reason or "")
+    assert "bytes of output" in (result.task("flood").reason or "")
+    missing = result.task("missing")
+    assert missing.attempts == 1 and "shoal-no-such-agent-xyz" in (missing.reason or "")
+
+
+def test_idle_worker_is_stopped_by_the_watchdog(repo: Path, tmp_path: Path,
+                                                inline_starts: list[str]) -> None:
+    plan = _plan(tmp_path, [{"id": "quiet", "owns": ["q.txt"], "retries": 0, "run": ["sleep 30"]}])
+
+    started = time.monotonic()
+    result = shoal.run(plan, repo=repo, idle_timeout=1.0, **FAST)
+
+    assert inline_starts == ["quiet"]
+    assert time.monotonic() - started < 15
+    quiet = result.task("quiet")
+    assert quiet.state is TaskState.FAILED and "idle timeout" in (quiet.reason or "")
+
+
+def test_ctrl_c_stops_the_workers_it_runs_itself(repo: Path, tmp_path: Path) -> None:
+    marker = _marker()
+    plan = _plan(tmp_path, [{"id": f"s{i}", "owns": [f"s{i}.txt"],
+                             "run": [f"sh -c 'exec sleep 60' {marker}"]} for i in range(3)])
+    log = tmp_path / "orchestrator.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "shoal", "run", str(plan), "--repo", str(repo), "--isolation",
+             "none", "--no-track-changes", "--progress", "plain"],
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while len(alive_with(marker)) < 3:
+        assert time.monotonic() < deadline and proc.poll() is None, log.read_text()
+        time.sleep(0.05)
+
+    proc.send_signal(signal.SIGINT)
+
+    assert proc.wait(30) == 130, log.read_text()
+    assert alive_with(marker) == []
+    assert "Traceback" not in log.read_text()
+    state = shoal.engine.load_result(repo=repo)
+    assert state.state is RunState.INTERRUPTED
+    assert state.task("open").state is TaskState.SUCCEEDED
+    assert all(state.task(f"s{i}").state is TaskState.PENDING for i in range(3))
+    run_dir = state.run_dir
+    assert list(run_dir.glob("attempts/*/*/worker.pid")) == []
