@@ -4,11 +4,12 @@ its own process group, so that a timeout or a stop reaches grandchildren too."""
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import os
 import re
 import shlex
 import select
+import shutil
 import signal
 import subprocess
 import threading
@@ -144,12 +145,22 @@ def spawn(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str] | Mapping[by
     to `log_path` by the child itself (no pipe for shoal to drain). Its stdin is the file at
     `stdin_path` (a file, not a pipe: any size, nothing to feed, no deadlock), else closed."""
     argv, cwd = _checked(argv, cwd)
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with contextlib.ExitStack() as files:  # the child keeps its own copies of the descriptors
-        log = files.enter_context(open(log_path, "ab"))
-        stdin = files.enter_context(open(stdin_path, "rb")) if stdin_path else subprocess.DEVNULL
-        start_size = log.tell()
-        proc = _popen(argv, cwd, env, stdin, log, subprocess.STDOUT)
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+    try:
+        log = os.open(log_path, flags, 0o644)
+    except FileNotFoundError:  # its folder is not there yet (checked only then: per task)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = os.open(log_path, flags, 0o644)
+    try:  # the child keeps its own copies of the descriptors
+        stdin = os.open(stdin_path, os.O_RDONLY | os.O_CLOEXEC) if stdin_path else subprocess.DEVNULL
+        try:
+            start_size = os.lseek(log, 0, os.SEEK_END)
+            proc = _popen(argv, cwd, env, stdin, log, subprocess.STDOUT)
+        finally:
+            if stdin != subprocess.DEVNULL:
+                os.close(stdin)
+    finally:
+        os.close(log)
     return Child(proc, log_path, start_size)
 
 
@@ -301,9 +312,11 @@ def _checked(argv: Sequence[str], cwd: Path) -> tuple[tuple[str, ...], Path]:
 
 def _popen(argv: tuple[str, ...], cwd: Path, env: Mapping[str, str] | None,
            stdin: Any, stdout: Any, stderr: Any) -> subprocess.Popen[bytes]:
+    env = clean_env() if env is None else dict(env)
     try:
-        return subprocess.Popen(argv, cwd=cwd, env=clean_env() if env is None else dict(env),
-                                stdin=stdin, stdout=stdout, stderr=stderr, start_new_session=True)
+        return subprocess.Popen(argv, executable=_program(argv[0], env.get("PATH", env.get(b"PATH"))),  # type: ignore[call-overload]
+                                cwd=cwd, env=env, stdin=stdin, stdout=stdout, stderr=stderr,
+                                start_new_session=True)
     except OSError as e:
         # CPython names the cwd in `filename` when chdir failed, the program when exec failed.
         if str(e.filename) == str(cwd) or not cwd.is_dir():
@@ -312,6 +325,17 @@ def _popen(argv: tuple[str, ...], cwd: Path, env: Mapping[str, str] | None,
         reason = {FileNotFoundError: "no such program", PermissionError: "permission denied "
                   "(not executable)"}.get(type(e), e.strerror or str(e))
         raise ExecutableNotFound(argv[0], reason=reason) from None
+
+
+@functools.lru_cache(maxsize=64)
+def _program(name: str, search_path: str | bytes | None) -> str | None:
+    """Where `name` is on `search_path`, found once per run rather than by every exec trying
+    each folder in turn; None (let exec search and report) when it is not there or has a
+    folder in it already."""
+    if os.sep in name or search_path is None:
+        return None
+    found = shutil.which(name, path=os.fsdecode(search_path))
+    return os.path.abspath(found) if found else None
 
 
 def _killpg(pgid: int, sig: int) -> None:

@@ -44,7 +44,8 @@ class AgentRequest:
 
     def __post_init__(self) -> None:
         for name in ("workdir", "attempt_dir"):
-            path = Path(getattr(self, name))
+            path = getattr(self, name)
+            path = path if isinstance(path, Path) else Path(path)
             if not path.is_absolute():
                 raise ValueError(f"AgentRequest.{name} must be absolute, got {path}")
             object.__setattr__(self, name, path)
@@ -71,7 +72,9 @@ class Invocation:
             raise ValueError(f"Invocation.argv must be a non-empty list of strings, got {argv!r}")
         object.__setattr__(self, "argv", argv)
         object.__setattr__(self, "env", _frozen({str(k): str(v) for k, v in self.env.items()}))
-        files = {Path(p): bytes(c) for p, c in self.files.items()}
+        # per attempt, with the whole prompt in it: no copies of what is right already
+        files = {p if isinstance(p, Path) else Path(p): c if type(c) is bytes else bytes(c)
+                 for p, c in self.files.items()}
         for path in files:
             if not path.is_absolute():
                 raise ValueError(f"Invocation file paths must be absolute, got {path}")

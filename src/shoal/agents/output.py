@@ -30,7 +30,7 @@ def read_tail(path: Path, max_bytes: int = DEFAULT_TAIL_BYTES, *, start: int = 0
             size = handle.seek(0, os.SEEK_END)
             begin = max(start, size - max_bytes, 0)
             handle.seek(begin)
-            data = handle.read(max_bytes)
+            data = handle.read(max(0, size - begin))  # not read(max_bytes): that allocates it all
     except FileNotFoundError:
         return ""
     if begin > start:

@@ -7,6 +7,7 @@ falls back, in order, to: the worker's fenced JSON report (seed 001), the words
 
 from __future__ import annotations
 
+import os
 import re
 import signal as signals
 from dataclasses import dataclass, replace
@@ -119,6 +120,9 @@ class AgentResult:
         }
 
 
+_NO_STRUCTURE = StructuredResult()
+
+
 def decide(
     outcome: ProcessOutcome,
     structured: StructuredResult | None = None,
@@ -146,7 +150,7 @@ def decide(
         report, more = find_report(tail)
         notes += more
     crashed = not outcome.timed_out and outcome.exit_code != 0
-    base = replace(base, report=report, notes=notes)
+    base = _metrics(structured, report, notes)
     timeout_note = outcome.stop_note or (
         f"stopped at its time limit after {format_duration(outcome.duration_s)}")
 
@@ -199,10 +203,11 @@ def last_lines(text: str, count: int = _LAST_LINES) -> list[str]:
     return lines[-count:]
 
 
-def _metrics(structured: StructuredResult | None) -> AgentResult:
-    s = structured or StructuredResult()
+def _metrics(structured: StructuredResult | None, report: WorkerReport | None = None,
+             notes: tuple[str, ...] = ()) -> AgentResult:
+    s = structured or _NO_STRUCTURE
     return AgentResult(
-        ResultStatus.FAILED, ResultSource.EXIT_CODE,
+        ResultStatus.FAILED, ResultSource.EXIT_CODE, report=report, notes=notes,
         session_id=s.session_id, turns=s.turns, tokens_in=s.tokens_in,
         tokens_out=s.tokens_out, cost_usd=s.cost_usd, permission_denials=s.permission_denials,
     )
@@ -225,11 +230,13 @@ def _not_started(outcome: ProcessOutcome, hint: str | None, base: AgentResult) -
 
 def _consume_markers(outcome: ProcessOutcome) -> str | None:
     found = None
+    workdir = os.fspath(outcome.workdir)
     for name in MARKER_FILES:
-        path = outcome.workdir / name
-        if path.is_file():
-            found = found or name
-            path.unlink(missing_ok=True)
+        try:
+            os.unlink(os.path.join(workdir, name))  # one system call where there is no marker
+        except OSError:  # none there (or a folder of that name: not a marker)
+            continue
+        found = found or name
     return found
 
 

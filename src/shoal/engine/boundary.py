@@ -169,30 +169,30 @@ def refs_stamp(git: Git) -> tuple:  # type: ignore[type-arg]
     packed-refs): equal stamps mean no branch was created, moved or deleted in between, so the
     per-attempt branch check needs no git process. Shoal's own task branches are left out;
     moving them harms nobody, and they change on every attempt."""
-    common = git.common_dir()
-    heads = common / "refs" / "heads"
-    skip = {naming.TASK_PREFIX.rstrip("/")}
+    common = os.fspath(git.common_dir())
+    heads = os.path.join(common, "refs", "heads")
+    skip = naming.TASK_PREFIX.rstrip("/")
     stamp: list[tuple[str, int, int]] = []
-    for path in (common / "packed-refs",):
-        try:
-            st = path.stat()
-            stamp.append((str(path), st.st_mtime_ns, st.st_size))
-        except FileNotFoundError:
-            pass
+    try:
+        st = os.stat(os.path.join(common, "packed-refs"))
+        stamp.append(("packed-refs", st.st_mtime_ns, st.st_size))
+    except FileNotFoundError:
+        pass
     pending = [heads]
-    while pending:
+    while pending:  # strings, not Paths: this runs after every attempt
         folder = pending.pop()
         try:
-            entries = list(os.scandir(folder))
-            st = folder.stat()
+            with os.scandir(folder) as it:
+                entries = list(it)
+            st = os.stat(folder)
         except FileNotFoundError:
             continue
-        stamp.append((str(folder), st.st_mtime_ns, 0))
+        stamp.append((folder, st.st_mtime_ns, 0))
         for entry in entries:
-            if folder == heads and entry.name in skip:
+            if folder == heads and entry.name == skip:
                 continue
             if entry.is_dir(follow_symlinks=False):
-                pending.append(Path(entry.path))
+                pending.append(entry.path)
             else:
                 est = entry.stat(follow_symlinks=False)
                 stamp.append((entry.path, est.st_mtime_ns, est.st_size))

@@ -18,6 +18,7 @@ branches below ``shoal/<id>/``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from pathlib import Path
@@ -84,6 +85,7 @@ def runs_root(common_dir: Path) -> Path:
     return Path(common_dir) / "shoal" / "runs"
 
 
+@functools.lru_cache(maxsize=16)  # asked once per attempt
 def run_dir(common_dir: Path, run_id: str) -> Path:
     return runs_root(common_dir) / check_run_id(run_id)
 

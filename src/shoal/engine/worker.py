@@ -363,9 +363,10 @@ def _signal_group(pgid: int, sig: int) -> None:
 
 def _remove_markers(workdir: Path) -> None:
     # Completion markers signal shoal; they are not part of the task's work.
+    folder = os.fspath(workdir)
     for name in MARKER_FILES:
         try:
-            (workdir / name).unlink()
+            os.unlink(os.path.join(folder, name))
         except FileNotFoundError:
             pass
 

@@ -81,7 +81,9 @@ def kind_of(text: str) -> EventKind | str:
 
 
 def _load(text: str | None, default: Any = None) -> Any:
-    return default if text is None else json.loads(text)
+    if text is None:
+        return default
+    return [] if text == "[]" else json.loads(text)  # most list columns are empty
 
 
 def _tuple(text: str | None) -> tuple[Any, ...]:
