@@ -12,6 +12,7 @@ Functions accept a loaded :class:`~shoal.model.Plan` or a path to a plan file or
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,9 @@ from .model import ExecutionMode, Plan, Strategy, TaskId
 from .problem import Code, Problem, Severity
 from .prompt import ParallelContext
 from .prompt import render_prompt as _render
-from .scheduler import Simulation, Wave, critical_path, execution_mode, simulate, waves
+from .scheduler import (
+    PlanGraph, Simulation, Wave, critical_path, execution_mode, plan_waves, simulate, waves,
+)
 
 PlanLike = Plan | str | os.PathLike[str]
 
@@ -177,16 +180,33 @@ def schedule(
 
 def parallel_context(sched: Schedule, task_id: str) -> ParallelContext:
     """What the prompt tells a worker about the tasks it may run beside."""
-    wave = next((w for w in sched.waves if task_id in w.tasks), None)
-    analysis = sched.report.analysis
-    if analysis.conflicts.get(TaskId(task_id)):
-        risk = "high (overlapping paths with " + ", ".join(sorted(analysis.conflicts[TaskId(task_id)])) + "; serialised)"
-    elif any(p.code is Code.READ_WRITE_HAZARD and task_id in p.tasks for p in sched.report.problems):
-        risk = "medium (reads paths another concurrent task writes)"
-    else:
-        risk = "low"
-    concurrent = tuple(t for t in wave.tasks if t != task_id) if wave else ()
-    return ParallelContext(wave.wave_id if wave else None, concurrent, risk)
+    return _contexts(sched.report, sched.waves)(task_id)
+
+
+def parallel_contexts(report: CheckReport, graph: PlanGraph,
+                      max_parallel: int | None = None) -> Callable[[str], ParallelContext]:
+    """`parallel_context` for every task of a checked plan, from its waves alone: what a run
+    needs for its prompts, without simulating the whole schedule."""
+    return _contexts(report, plan_waves(graph, graph.slots(max_parallel)))
+
+
+def _contexts(report: CheckReport, waves: Sequence[Wave]) -> Callable[[str], ParallelContext]:
+    wave_of = {t: w for w in waves for t in w.tasks}
+    conflicts = report.analysis.conflicts
+    hazards = {t for p in report.problems if p.code is Code.READ_WRITE_HAZARD for t in p.tasks}
+
+    def context(task_id: str) -> ParallelContext:
+        wave = wave_of.get(TaskId(task_id))
+        if conflicts.get(TaskId(task_id)):
+            risk = "high (overlapping paths with " + ", ".join(sorted(conflicts[TaskId(task_id)])) + "; serialised)"
+        elif task_id in hazards:
+            risk = "medium (reads paths another concurrent task writes)"
+        else:
+            risk = "low"
+        concurrent = tuple(t for t in wave.tasks if t != task_id) if wave else ()
+        return ParallelContext(wave.wave_id if wave else None, concurrent, risk)
+
+    return context
 
 
 def render_prompt(plan: PlanLike, task_id: str, *, max_parallel: int | None = None) -> str:

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 import shoal
+import shoal.api
+from shoal.engine import naming
 from shoal.git import NotARepository, RefNotFound
 from shoal.model import TaskState
 from shoal.store import RunState
@@ -209,3 +211,21 @@ def test_verify_commands_run_on_the_merged_result(repo: Path, tmp_path: Path) ->
     result = shoal.run(plan, repo=repo, grace_s=0.5)
     assert result.ok, result.to_json()
 
+
+
+def test_each_worker_gets_the_prompt_shoal_prompt_shows(repo: Path, tmp_path: Path) -> None:
+    plan = write_plan(tmp_path, [
+        {"id": "a", "owns": ["src/x.py"], "run": ["true"]},
+        {"id": "b", "owns": ["src/x.py"], "run": ["true"]},  # conflicts with a: high risk
+        {"id": "c", "owns": ["c.txt"], "after": ["a"], "run": ["true"]},
+        {"id": "d", "owns": ["d.txt"], "run": ["true"]},
+    ])
+
+    result = shoal.run(plan, repo=repo, max_parallel=3)
+
+    assert result.ok
+    for task_id in "abcd":
+        given = naming.prompt_path(repo / ".git", result.run_id, task_id, 1).read_text()
+        assert given == shoal.api.render_prompt(plan, task_id, max_parallel=3)
+    assert "high (overlapping paths with b" in naming.prompt_path(
+        repo / ".git", result.run_id, "a", 1).read_text()

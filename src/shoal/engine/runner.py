@@ -10,7 +10,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .. import api
@@ -19,6 +19,7 @@ from ..errors import PlanInvalidError, ShoalError
 from ..git import Git
 from ..model import Isolation, Plan, Strategy, TaskId, TaskState
 from ..prompt import render_prompt
+from ..scheduler import PlanGraph
 from ..store import RunLock, RunRecord, RunState, Store, TaskRecord, default_db_path, new_run_id, status_json
 from . import naming
 from .merge import merged_tasks
@@ -100,9 +101,9 @@ def _check_agents(plan: Plan, options: RunOptions) -> None:
         get_agent(name, options.agent_settings.get(name))
 
 
-def _prompts(plan: Plan, slots: int):  # type: ignore[no-untyped-def]
-    sched = api.schedule(plan, max_parallel=slots)
-    return lambda task_id: render_prompt(plan, task_id, api.parallel_context(sched, task_id))
+def _prompts(report: api.CheckReport, graph: PlanGraph, slots: int) -> Callable[[str], str]:
+    contexts = api.parallel_contexts(report, graph, slots)
+    return lambda task_id: render_prompt(report.plan, task_id, contexts(task_id))
 
 
 def run(
@@ -174,7 +175,7 @@ def run(
                 store.append_event(run_id, "note", data={
                     "message": f"your working tree has uncommitted changes; they are not part of "
                     f"this run, which starts from {base} ({base_commit[:12]})"})
-            return _supervise(git, store, run_id, loaded, options, report.analysis.conflicts, observer)
+            return _supervise(git, store, run_id, report, options, observer)
         finally:
             store.close()
 
@@ -206,17 +207,19 @@ def _plan_snapshot(plan: Plan, conflicts: Mapping[TaskId, frozenset[TaskId]]) ->
     }
 
 
-def _supervise(git: Git, store: Store, run_id: str, plan: Plan, options: RunOptions,
-               conflicts: Any, observer: Observer | None,
+def _supervise(git: Git, store: Store, run_id: str, report: api.CheckReport, options: RunOptions,
+               observer: Observer | None,
                ignore_attempts_before: dict[str, int] | None = None) -> RunResult:
     run_record = store.get_run(run_id)
     run_dir = naming.run_dir(git.common_dir(), run_id)
+    plan, conflicts = report.plan, report.analysis.conflicts
+    graph = PlanGraph.build(plan, conflicts)  # once, for the prompts and the supervisor
     ctx = RunContext(
         plan=plan, options=options, git=git, store=store, run_id=run_id,
         integration_branch=run_record.integration_branch or naming.integration_branch(run_id),
         conflicts=conflicts,
-        prompts=_prompts(plan, plan.effective_max_parallel(options.max_parallel)),
-        run_dir=run_dir,
+        prompts=_prompts(report, graph, plan.effective_max_parallel(options.max_parallel)),
+        run_dir=run_dir, graph=graph,
     )
     Supervisor(ctx, observer, ignore_attempts_before=ignore_attempts_before).run()
     return RunResult(store.get_run(run_id), tuple(store.tasks(run_id)), run_dir)
@@ -262,8 +265,7 @@ def resume(run_id: str | None = None, *, repo: str | os.PathLike[str] | None = N
             stop_orphans(naming.run_dir(common, record.id), record.id, options.grace_s)
             _reconcile(git, store, record)
             store.set_run_state(record.id, RunState.RUNNING)
-            return _supervise(git, store, record.id, report.plan, options,
-                              report.analysis.conflicts, observer)
+            return _supervise(git, store, record.id, report, options, observer)
         finally:
             store.close()
 
@@ -307,8 +309,8 @@ def retry_failed(run_id: str | None = None, *, repo: str | os.PathLike[str] | No
                 raise ShoalError(f"run {record.id} has no failed, blocked or skipped task to retry")
             store.set_run_state(record.id, RunState.RUNNING)
             options = RunOptions.from_json(git.toplevel(), record.options)
-            return _supervise(git, store, record.id, report.plan, options,
-                              report.analysis.conflicts, observer, ignore_attempts_before=fresh)
+            return _supervise(git, store, record.id, report, options, observer,
+                              ignore_attempts_before=fresh)
         finally:
             store.close()
 

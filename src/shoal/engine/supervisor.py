@@ -53,6 +53,7 @@ class RunContext:
     prompts: Callable[[str], str]  # task id -> rendered worker prompt
     run_dir: Path
     executor_factory: Callable[[int], Executor] = LocalExecutor
+    graph: PlanGraph | None = None  # built from plan and conflicts when not given
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ class Supervisor:
         slots = self.plan.effective_max_parallel(self.options.max_parallel)
         # Branch isolation is seed 002's pattern 2: one task at a time.
         self.slots = 1 if self.isolation is Isolation.BRANCH else slots
-        self.graph = PlanGraph.build(self.plan, ctx.conflicts)
+        self.graph = ctx.graph or PlanGraph.build(self.plan, ctx.conflicts)
         self.waves = (
             plan_waves(self.graph, self.slots) if self.options.strategy is Strategy.WAVES else None
         )

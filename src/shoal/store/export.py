@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ def iso(ts: float | None) -> str | None:
     """``2024-01-10T10:00:00Z`` (whole seconds, UTC), or ``None``."""
     if ts is None:
         return None
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))  # datetime's is 4x slower
 
 
 def atomic_write_json(path: Path | str, data: Any, *, indent: int | None = 2) -> None:

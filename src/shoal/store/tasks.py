@@ -179,7 +179,7 @@ class TaskWrites(Database):
                 " WHERE run_id = ? AND task_id = ? AND number = ?",
                 (state.value, at, exit_code, result_text, error, run_id, task_id, number),
             )
-            if result_text is not None:
+            if result_text is not None and task_state is None:  # else with the state, below
                 conn.execute(
                     "UPDATE tasks SET result = ? WHERE run_id = ? AND task_id = ?",
                     (result_text, run_id, task_id),
@@ -193,7 +193,8 @@ class TaskWrites(Database):
             self._event(conn, run_id, EventKind.TASK_FINISHED, at, task_id, data)
             if task_state is not None:
                 self._set_task_state(conn, run_id, task_id, TaskState(task_state), at, reason,
-                                     task=(row["task_state"], row["merged_commit"]))
+                                     task=(row["task_state"], row["merged_commit"]),
+                                     result=result_text)
 
     def set_task_state(
         self,
@@ -232,6 +233,7 @@ class TaskWrites(Database):
         kind: EventKind | str | None = None,
         data: Mapping[str, Any] | None = None,
         task: tuple[str, str | None] | None = None,  # (state, merged_commit), if just read
+        result: str | None = None,  # the task's result (JSON text), stored in the same update
     ) -> None:
         if task is None:
             row = self._require_task(conn, run_id, task_id)
@@ -243,8 +245,9 @@ class TaskWrites(Database):
                 f"it cannot become {state.value}"
             )
         conn.execute(
-            "UPDATE tasks SET state = ?, reason = ?, ended_at = ? WHERE run_id = ? AND task_id = ?",
-            (state.value, reason, at if state.terminal else None, run_id, task_id),
+            "UPDATE tasks SET state = ?, reason = ?, ended_at = ?, result = COALESCE(?, result)"
+            " WHERE run_id = ? AND task_id = ?",
+            (state.value, reason, at if state.terminal else None, result, run_id, task_id),
         )
         payload = {"state": state.value, "previous": previous, "reason": reason}
         payload.update(data or {})
