@@ -10,6 +10,7 @@ from ..model import Plan, PlanFormat, TaskState
 from ..store import Store, atomic_write_json, parallel_status, resource_locks, update_tasks_json
 
 WRITE_EVERY_S = 1.0  # the files are for people and tools polling them; no need to write per event
+MAX_SHARE = 0.05  # a write reads every task: at most this share of the supervisor's time
 
 
 class StatusWriter:
@@ -17,6 +18,7 @@ class StatusWriter:
         self.run_dir, self.plan, self.store, self.run_id = run_dir, plan, store, run_id
         # the first files a second in: a run shorter than that writes them once, at its end
         self._last = time.monotonic()
+        self._every = WRITE_EVERY_S
 
     @property
     def status_path(self) -> Path:
@@ -28,9 +30,15 @@ class StatusWriter:
 
     def write(self, force: bool = False) -> None:
         now = time.monotonic()
-        if not force and now - self._last < WRITE_EVERY_S:
+        if not force and now - self._last < self._every:
             return
         self._last = now
+        self._write()
+        # With thousands of tasks a write takes a while: then write less often, so that the
+        # files never cost the run more than MAX_SHARE of its time.
+        self._every = max(WRITE_EVERY_S, (time.monotonic() - now) / MAX_SHARE)
+
+    def _write(self) -> None:
         run = self.store.get_run(self.run_id)
         tasks = self.store.tasks(self.run_id)
         self.run_dir.mkdir(parents=True, exist_ok=True)
