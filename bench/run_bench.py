@@ -70,7 +70,7 @@ from shoal import process as shoal_process
 from shoal.agents.invocation import Invocation
 from shoal.agents.script import ScriptAgent, build_script
 from shoal.engine import runner as engine_runner
-from shoal.engine import sharedtree, supervisor, worker, workspace
+from shoal.engine import inline, sharedtree, supervisor, worker, workspace
 from shoal.engine.inbox import Inbox
 from shoal.engine.merge import MergeQueue
 from shoal.engine.statusfiles import StatusWriter
@@ -299,8 +299,8 @@ def instrument(rec: Recorder) -> None:
     rec.wrap(supervisor, "next_tasks", "scheduler.next_tasks")
     rec.wrap(supervisor, "blocked_by_failure", "scheduler.blocked_by_failure")
     rec.wrap(supervisor, "run_attempt", "worker.run_attempt (whole attempt)", kind="worker")
-    rec.wrap(supervisor, "begin_attempt", "worker.begin_attempt (to the spawn)")
-    rec.wrap(supervisor, "end_attempt", "worker.end_attempt (reap, result, collect)")
+    rec.wrap(inline, "begin_attempt", "worker.begin_attempt (to the spawn)")
+    rec.wrap(inline, "end_attempt", "worker.end_attempt (reap, result, collect)")
     rec.wrap(MergeQueue, "merge", "MergeQueue.merge (whole merge)", kind="merger")
     rec.wrap(engine_runner, "render_prompt", "prompt rendering")
     rec.wrap(api, "parallel_context", "prompt: parallel_context")

@@ -16,6 +16,7 @@ import pytest
 
 import shoal
 from shoal.engine import supervisor
+from shoal.engine.inline import interrupts_deferred
 from shoal.model import TaskState
 from shoal.store import AttemptState, RunState
 
@@ -151,3 +152,39 @@ def test_ctrl_c_stops_the_workers_it_runs_itself(repo: Path, tmp_path: Path) -> 
     assert all(state.task(f"s{i}").state is TaskState.PENDING for i in range(3))
     run_dir = state.run_dir
     assert list(run_dir.glob("attempts/*/*/worker.pid")) == []
+
+
+@pytest.mark.parametrize("after_s", [0.2, 0.5, 0.8])
+def test_ctrl_c_in_a_run_of_many_workers_leaves_none_behind(
+        repo: Path, tmp_path: Path, after_s: float) -> None:
+    marker = _marker()
+    plan = _plan(tmp_path, [{"id": f"q{i:03d}", "owns": [f"q{i:03d}.txt"],
+                             "run": [f"sh -c 'sleep 1' {marker}"]} for i in range(400)])
+    log = tmp_path / "orchestrator.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "shoal", "run", str(plan), "--repo", str(repo), "--isolation",
+             "none", "--no-track-changes", "--max-parallel", "8", "--progress", "off"],
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while not alive_with(marker):
+        assert time.monotonic() < deadline and proc.poll() is None, log.read_text()
+        time.sleep(0.01)
+    time.sleep(after_s)
+
+    proc.send_signal(signal.SIGINT)
+
+    assert proc.wait(30) == 130, log.read_text()
+    assert alive_with(marker) == []  # every worker it had started was stopped
+    assert shoal.engine.load_result(repo=repo).state is RunState.INTERRUPTED
+
+
+def test_ctrl_c_is_held_back_until_a_deferred_block_ends() -> None:
+    reached_the_end = False
+    with pytest.raises(KeyboardInterrupt):
+        with interrupts_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # a signal is handled between bytecodes: it would have been by now
+            reached_the_end = True
+    assert reached_the_end
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

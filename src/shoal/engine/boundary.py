@@ -12,7 +12,6 @@ here; ``shoal check`` reports them.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache

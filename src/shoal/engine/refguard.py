@@ -8,6 +8,7 @@ skipped while no ref file changed since the refs were last seen as expected.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 from ..errors import ShoalError
 from ..git import Git
@@ -17,6 +18,7 @@ from .boundary import (
     UNCHANGED,
     Violation,
     moved_branches,
+    refs_stamp,
     restore_branches,
     shoal_checkouts,
     user_branches,
@@ -32,6 +34,17 @@ class RefGuard:
         # The user's branches as the run found them: workers may not create, move or delete any.
         self.user_refs = user_branches(git)
         self.refs_stamp: tuple | None = None  # type: ignore[type-arg]  # refs last seen as expected
+
+    def with_refs(self, report: AttemptReport) -> AttemptReport:
+        """The report with the branches as the attempt left them, read where it ended (on its
+        worker thread, if it had one) so that checking them costs nothing when none moved."""
+        stamp = refs_stamp(self.git)  # before the refs are read: see changes()
+        if stamp == self.refs_stamp:
+            return replace(report, refs=UNCHANGED)  # no ref file changed: nothing to ask git
+        try:
+            return replace(report, refs=self.git.list_branches(), refs_stamp=stamp)
+        except ShoalError:
+            return report  # changes() reads them itself
 
     def changes(self, report: AttemptReport) -> tuple[Violation, ...]:
         """The user's branches and the integration branch, checked (and put back) after every

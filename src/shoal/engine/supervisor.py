@@ -12,27 +12,27 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .. import process
 from ..agents import Agent, ErrorKind, ResultStatus, get_agent
-from ..errors import ShoalError
 from ..git import Git
 from ..model import Isolation, Plan, Strategy, TaskId, TaskState
 from ..scheduler import PlanGraph, blocked_by_failure, next_tasks, plan_waves
 from ..store import AttemptState, Event, EventKind, RunState, Store
 from . import naming
-from .boundary import GIT_STATE, UNCHANGED, Violation, refs_stamp, report_mismatch, revert_paths
+from .boundary import GIT_STATE, Violation, report_mismatch, revert_paths
 from .executor import Executor, LocalExecutor
 from .inbox import Inbox
+from .inline import InlineAttempts, interrupts_deferred
 from .merge import MergeOutcome, MergeQueue
 from .limits import MAX_RATE_LIMITS, Limits, reported_cost
 from .options import RunOptions, ViolationPolicy
 from .refguard import RefGuard
 from .statusfiles import StatusWriter
-from .worker import POLL_S, AttemptReport, AttemptSpec, Running, begin_attempt, end_attempt, run_attempt
+from .worker import AttemptReport, AttemptSpec, run_attempt
 from .workspace import WorkspaceBackend, backend_for
 
 TIMEOUT_GROWTH = 1.5  # seed 001: retry a timeout once with a longer limit
@@ -96,11 +96,7 @@ class Supervisor:
             plan_waves(self.graph, self.slots) if self.options.strategy is Strategy.WAVES else None
         )
         self.inbox: Inbox[_AttemptDone | _MergeDone] = Inbox()
-        # Attempts whose worker this thread waits for itself: when the workspace needs no git
-        # (see WorkspaceBackend.inline_ok), a worker thread per attempt only adds GIL handoffs.
-        self.running: dict[str, Running] = {}
         self.inline = ctx.executor_factory is LocalExecutor and process.pidfds_work()
-        self.next_due_check = 0.0
         self.cancel = threading.Event()
         self.states: dict[str, TaskState] = {}
         self.succeeded: set[str] = set()
@@ -136,6 +132,7 @@ class Supervisor:
                                  grace_s=self.options.grace_s)
         self.status = StatusWriter(ctx.run_dir, self.plan, self.store, self.run_id)
         self.guard = RefGuard(ctx.git, ctx.integration_branch, self.merges)
+        self.here = InlineAttempts(self.backend, self.cancel, self.guard.with_refs)  # see engine.inline
 
     # -- the loop --------------------------------------------------------------------------
     def run(self) -> RunState:
@@ -171,21 +168,10 @@ class Supervisor:
     def _wait_for_messages(self) -> list[_AttemptDone | _MergeDone]:
         """Every report waiting, after waiting up to half a second for the first; with the
         reports of the attempts this thread runs whose worker exited or had to be stopped."""
-        if not self.running:
+        if not self.here:
             return self.inbox.wait(0.5)[0]
-        fds = [fd for r in self.running.values() if (fd := r.child.pidfd) is not None]
-        messages, ready = self.inbox.wait(POLL_S, fds)
-        now = time.monotonic()
-        look = now >= self.next_due_check  # limits and watchdogs: every POLL_S, as on a thread
-        if look:
-            self.next_due_check = now + POLL_S
-        for task_id, begun in list(self.running.items()):
-            fd = begun.child.pidfd
-            exited = fd in ready if fd is not None else begun.child.poll() is not None
-            if exited or (look and begun.due(self.cancel)):
-                del self.running[task_id]
-                messages.append(_AttemptDone(begun.spec, self._end_here(begun)))
-        return messages
+        messages, ended = self.here.wait(self.inbox)
+        return [*messages, *(_AttemptDone(spec, outcome) for spec, outcome in ended)]
 
     def _later(self, executor: Executor, job: Callable[[], Any],
                on_done: Callable[[Any], None]) -> None:
@@ -193,26 +179,13 @@ class Supervisor:
 
     def _submit_deferred(self) -> None:
         starts, self.deferred = self.deferred, []
-        for start in starts:
-            start()
+        with interrupts_deferred():  # a worker started here is on record before ^C stops them
+            for start in starts:
+                start()
 
     def _begin_here(self, spec: AttemptSpec) -> None:
-        """Start an attempt's worker on this thread; its exit is waited for with the inbox."""
-        try:
-            begun = begin_attempt(spec, self.backend)
-        except Exception as exc:  # noqa: BLE001 - reported as a crashed attempt, as from a thread
-            self.inbox.put(_AttemptDone(spec, exc))
-            return
-        if isinstance(begun, AttemptReport):
-            self.inbox.put(_AttemptDone(spec, self._with_refs(begun)))
-        else:
-            self.running[spec.task.id] = begun
-
-    def _end_here(self, begun: Running) -> AttemptReport | BaseException:
-        try:
-            return self._with_refs(end_attempt(begun, self.backend))
-        except Exception as exc:  # noqa: BLE001
-            return exc
+        if (outcome := self.here.begin(spec)) is not None:  # it did not start
+            self.inbox.put(_AttemptDone(spec, outcome))
 
     def _load_state(self) -> None:
         for record in self.store.tasks(self.run_id):
@@ -304,18 +277,7 @@ class Supervisor:
 
     def _attempt(self, spec: AttemptSpec) -> AttemptReport:
         """One attempt, on a worker thread."""
-        return self._with_refs(run_attempt(spec, self.backend, self.cancel))
-
-    def _with_refs(self, report: AttemptReport) -> AttemptReport:
-        """The report with the branches as the attempt left them, read where it ended so that
-        checking them costs the supervisor nothing when none moved."""
-        stamp = refs_stamp(self.ctx.git)  # before the refs are read: see RefGuard.changes
-        if stamp == self.guard.refs_stamp:
-            return replace(report, refs=UNCHANGED)  # no ref file changed: nothing to ask git
-        try:
-            return replace(report, refs=self.ctx.git.list_branches(), refs_stamp=stamp)
-        except ShoalError:
-            return report  # the supervisor reads them itself
+        return self.guard.with_refs(run_attempt(spec, self.backend, self.cancel))
 
     def _agent_name(self, task_id: str) -> str:
         return self.options.agent or self.plan.task(task_id).agent or self.plan.defaults.agent
@@ -625,12 +587,7 @@ class Supervisor:
     def _interrupt(self, workers: Executor, merger: Executor) -> None:
         """Ctrl-C or a crash of the loop: stop every worker, keep what merged, stay resumable."""
         self.cancel.set()
-        for begun in self.running.values():  # TERM to all first: their grace periods overlap
-            begun.child.terminate()
-        for begun in self.running.values():
-            begun.child.stop(self.options.grace_s)
-            begun.pidfile.unlink(missing_ok=True)
-        self.running.clear()
+        self.here.stop_all(self.options.grace_s)
         workers.shutdown(wait=True)
         merger.shutdown(wait=True)
         for message in self.inbox.drain():
