@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -145,3 +147,11 @@ def alive_with(marker: str) -> list[int]:
         if marker.encode() in cmdline and state != b"Z":
             found.append(int(entry.name))
     return found
+
+
+def start_cli(tmp_path: Path, *args: object, name: str = "orchestrator") -> subprocess.Popen[bytes]:
+    """`python -m shoal ARGS` in a session of its own, its output in tmp_path/<name>.log."""
+    out = open(tmp_path / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
+    return subprocess.Popen([sys.executable, "-m", "shoal", *map(str, args)], stdout=out,
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            start_new_session=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from shoal.engine.inline import interrupts_deferred
 from shoal.model import TaskState
 from shoal.store import AttemptState, RunState
 
-from .conftest import alive_with, attempts, show, user_state, write_plan
+from .conftest import alive_with, attempts, show, start_cli, user_state, write_plan
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc and pidfds")
 
@@ -49,6 +48,20 @@ def _plan(tmp_path: Path, tasks: list[dict[str, object]], **top: object) -> Path
 
 def _marker() -> str:
     return f"shoal-inline-{os.getpid()}-{time.monotonic_ns()}"
+
+
+def _start(tmp_path: Path, plan: Path, repo: Path, *args: str) -> tuple[subprocess.Popen[bytes], Path]:
+    """`shoal run PLAN` (isolation none, no change tracking) in a process of its own; its log."""
+    proc = start_cli(tmp_path, "run", plan, "--repo", repo, "--isolation", "none",
+                     "--no-track-changes", *args)
+    return proc, tmp_path / "orchestrator.log"
+
+
+def _wait_for_workers(marker: str, count: int, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while len(alive_with(marker)) < count:
+        assert time.monotonic() < deadline and proc.poll() is None, log.read_text()
+        time.sleep(0.01)
 
 
 def test_many_tasks_run_on_the_supervisor_thread_and_land(repo: Path, tmp_path: Path,
@@ -130,16 +143,8 @@ def test_ctrl_c_stops_the_workers_it_runs_itself(repo: Path, tmp_path: Path) -> 
     marker = _marker()
     plan = _plan(tmp_path, [{"id": f"s{i}", "owns": [f"s{i}.txt"],
                              "run": [f"sh -c 'exec sleep 60' {marker}"]} for i in range(3)])
-    log = tmp_path / "orchestrator.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "shoal", "run", str(plan), "--repo", str(repo), "--isolation",
-             "none", "--no-track-changes", "--progress", "plain"],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 30
-    while len(alive_with(marker)) < 3:
-        assert time.monotonic() < deadline and proc.poll() is None, log.read_text()
-        time.sleep(0.05)
+    proc, log = _start(tmp_path, plan, repo, "--progress", "plain")
+    _wait_for_workers(marker, 3, proc, log)
 
     proc.send_signal(signal.SIGINT)
 
@@ -160,16 +165,8 @@ def test_ctrl_c_in_a_run_of_many_workers_leaves_none_behind(
     marker = _marker()
     plan = _plan(tmp_path, [{"id": f"q{i:03d}", "owns": [f"q{i:03d}.txt"],
                              "run": [f"sh -c 'sleep 1' {marker}"]} for i in range(400)])
-    log = tmp_path / "orchestrator.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "shoal", "run", str(plan), "--repo", str(repo), "--isolation",
-             "none", "--no-track-changes", "--max-parallel", "8", "--progress", "off"],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 30
-    while not alive_with(marker):
-        assert time.monotonic() < deadline and proc.poll() is None, log.read_text()
-        time.sleep(0.01)
+    proc, log = _start(tmp_path, plan, repo, "--max-parallel", "8", "--progress", "off")
+    _wait_for_workers(marker, 1, proc, log)
     time.sleep(after_s)
 
     proc.send_signal(signal.SIGINT)

@@ -4,7 +4,6 @@ never run again. Also: two runs at once on one repository, and ``--retry-failed`
 
 from __future__ import annotations
 
-import os
 import shlex
 import signal
 import subprocess
@@ -27,6 +26,7 @@ from .conftest import (
     git_out,
     merge_keys,
     show,
+    start_cli,
     user_state,
     write_plan,
 )
@@ -61,13 +61,6 @@ def _plan(tmp_path: Path, *, dawdle_s: float = 1.0, **top: object) -> Path:
 
 def _marker(tmp_path: Path) -> str:
     return f"shoal-test-marker-{abs(hash(str(tmp_path)))}"
-
-
-def _start_cli(tmp_path: Path, *args: object, name: str = "orchestrator") -> subprocess.Popen[bytes]:
-    out = open(tmp_path / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
-    return subprocess.Popen([sys.executable, "-m", "shoal", *map(str, args)], stdout=out,
-                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True)
 
 
 def _wait_for(repo: Path, ready: Callable[[Store, str], bool], proc: subprocess.Popen[bytes],
@@ -129,7 +122,7 @@ def _assert_finished_exactly_once(repo: Path, tmp_path: Path, result: shoal.RunR
 def test_kill_9_while_workers_run_then_resume(repo: Path, tmp_path: Path, isolation: str) -> None:
     plan = _plan(tmp_path, dawdle_s=60)
     before = user_state(repo)
-    proc = _start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain",
+    proc = start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain",
                       "--isolation", isolation)
     started = 1 if isolation == "branch" else 2  # branch: one task at a time
     run_id = _wait_for(repo, lambda s, r: len(_kinds(s, r, "task_started")) >= started, proc)
@@ -154,7 +147,7 @@ def test_kill_9_while_workers_run_then_resume(repo: Path, tmp_path: Path, isolat
 
 def test_kill_9_right_after_a_merge_then_resume(repo: Path, tmp_path: Path) -> None:
     plan = _plan(tmp_path, dawdle_s=0.5)
-    proc = _start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain")
+    proc = start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain")
     run_id = _wait_for(repo, lambda s, r: bool(_kinds(s, r, "merged")), proc)
     _kill(proc)
     merged = _merged_before(repo, run_id)
@@ -176,7 +169,7 @@ def _slow_gate(tmp_path: Path) -> tuple[str, str]:
 def test_kill_9_while_a_verify_gate_runs_then_resume(repo: Path, tmp_path: Path) -> None:
     gate, marker = _slow_gate(tmp_path)
     plan = _plan(tmp_path, dawdle_s=0.1, verify=[gate])
-    proc = _start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain")
+    proc = start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain")
     run_id = _wait_for(repo, lambda s, r: bool(_kinds(s, r, "merge_started")), proc)
     time.sleep(0.5)  # inside the gate
     _kill(proc)
@@ -194,7 +187,7 @@ def test_kill_9_while_a_verify_gate_runs_then_resume(repo: Path, tmp_path: Path)
 def test_ctrl_c_while_a_verify_gate_runs_stops_it_at_once(repo: Path, tmp_path: Path) -> None:
     gate, marker = _slow_gate(tmp_path)
     plan = _plan(tmp_path, dawdle_s=0.1, verify=[gate])
-    proc = _start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain")
+    proc = start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain")
     run_id = _wait_for(repo, lambda s, r: bool(_kinds(s, r, "merge_started")), proc)
     time.sleep(0.5)
     proc.send_signal(signal.SIGINT)
@@ -255,7 +248,7 @@ def test_kill_9_between_the_merge_and_its_record_then_resume(repo: Path, tmp_pat
 
 def test_ctrl_c_interrupts_cleanly_and_resume_finishes(repo: Path, tmp_path: Path) -> None:
     plan = _plan(tmp_path, dawdle_s=60)
-    proc = _start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain")
+    proc = start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain")
     run_id = _wait_for(repo, lambda s, r: len(_kinds(s, r, "task_started")) >= 2, proc)
     time.sleep(0.3)
     proc.send_signal(signal.SIGINT)
@@ -278,7 +271,7 @@ def test_ctrl_c_interrupts_cleanly_and_resume_finishes(repo: Path, tmp_path: Pat
 
 def test_a_second_run_on_the_same_repository_is_refused(repo: Path, tmp_path: Path) -> None:
     plan = _plan(tmp_path, dawdle_s=1.0)
-    first = _start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain")
+    first = start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain")
     run_id = _wait_for(repo, lambda s, r: bool(_kinds(s, r, "task_started")), first)
 
     with pytest.raises(RunInProgressError) as info:
@@ -356,7 +349,7 @@ def test_kill_9_after_a_task_finished_in_a_shared_tree(repo: Path, tmp_path: Pat
         {"id": "y", "owns": ["y.txt"],
          "run": [f"if [ -f {slow} ]; then sleep 60; fi", "echo y > y.txt"]},
     ])
-    proc = _start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain",
+    proc = start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain",
                       "--isolation", isolation)
     _wait_for(repo, lambda s, r: s.task(r, "x").state is TaskState.SUCCEEDED, proc)
     _kill(proc)
@@ -395,7 +388,7 @@ def test_resume_keeps_the_agent_settings_of_the_run(repo: Path, tmp_path: Path) 
 
 def test_a_new_run_stops_the_workers_a_killed_run_left_behind(repo: Path, tmp_path: Path) -> None:
     plan = _plan(tmp_path, dawdle_s=60)
-    proc = _start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain")
+    proc = start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain")
     first = _wait_for(repo, lambda s, r: len(_kinds(s, r, "task_started")) >= 2, proc)
     time.sleep(0.3)  # the workers are up
     _kill(proc)
