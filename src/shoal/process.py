@@ -266,13 +266,6 @@ class Child:
         self.stop()
 
 
-_SECRET_WORDS = frozenset({"key", "apikey", "token", "secret", "password", "passwd", "auth"})
-_SECRET_ENV = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.DOTALL)
-_SECRET_VALUE = re.compile(r"\b(sk-[A-Za-z0-9_-]{16,}|gh[pousr]_[A-Za-z0-9]{20,}|xox[abpr]-[\w-]{10,})")
-_SECRET_NAMES = ("KEY", "TOKEN", "SECRET", "PASSWORD")
-_MASK = "***"
-
-
 def pidfds_work() -> bool:
     """Whether this system has pidfds (Linux >= 5.3), which :attr:`Child.pidfd` needs."""
     try:
@@ -280,6 +273,13 @@ def pidfds_work() -> bool:
     except (AttributeError, OSError):
         return False
     return True
+
+
+_SECRET_WORDS = frozenset({"key", "apikey", "token", "secret", "password", "passwd", "auth"})
+_SECRET_ENV = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.DOTALL)
+_SECRET_VALUE = re.compile(r"\b(sk-[A-Za-z0-9_-]{16,}|gh[pousr]_[A-Za-z0-9]{20,}|xox[abpr]-[\w-]{10,})")
+_SECRET_NAMES = ("KEY", "TOKEN", "SECRET", "PASSWORD")
+_MASK = "***"
 
 
 def redact(argv: Sequence[str]) -> str:
@@ -329,9 +329,9 @@ def _popen(argv: tuple[str, ...], cwd: Path, env: Mapping[str, str] | None,
 
 @functools.lru_cache(maxsize=64)
 def _program(name: str, search_path: str | bytes | None) -> str | None:
-    """Where `name` is on `search_path`, found once per run rather than by every exec trying
-    each folder in turn; None (let exec search and report) when it is not there or has a
-    folder in it already."""
+    """Where `name` is on `search_path`, looked up once per process rather than by every exec
+    trying each folder in turn; None (exec searches, and reports) when it is not there or has
+    a folder in it already."""
     if os.sep in name or search_path is None:
         return None
     found = shutil.which(name, path=os.fsdecode(search_path))

@@ -57,6 +57,8 @@ class Inbox(Generic[T]):
                 return items
 
     def close(self) -> None:
+        """Close the wake-up pipe; call it once no thread can put any more (a put after it
+        would write to whatever file got the descriptor's number next)."""
         for fd in (self._read, self._write):
             try:
                 os.close(fd)

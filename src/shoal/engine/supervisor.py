@@ -158,11 +158,11 @@ class Supervisor:
         except BaseException:
             self.deferred.clear()
             self._interrupt(workers, merger)
+            self.inbox.close()  # after the executors' shutdown: no thread can put any more
             raise
-        finally:
-            self.inbox.close()
         workers.shutdown(wait=True)
         merger.shutdown(wait=True)
+        self.inbox.close()
         return self._finish()
 
     def _wait_for_messages(self) -> list[_AttemptDone | _MergeDone]:
