@@ -5,6 +5,7 @@ failures with the sequential fallback, a boundary violation merged with `warn`).
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,3 +147,14 @@ def warn_run(_env: None, tmp_path_factory: pytest.TempPathFactory) -> Ran:
         {"id": "w", "owns": ["w.txt"], "run": ["echo w > w.txt", "echo stray > stray.txt"]},
         {"id": "z", "owns": ["z.txt"], "run": _writes("z")},
     ], on_violation="warn")
+
+
+def db_rows(ran: Ran, sql: str) -> list[sqlite3.Row]:
+    """Rows of `sql` (its one parameter: the run's id), read with sqlite3 itself, not through
+    shoal's store."""
+    conn = sqlite3.connect(default_db_path(Git(ran.repo).common_dir()))
+    conn.row_factory = sqlite3.Row
+    try:
+        return conn.execute(sql, (ran.run_id,)).fetchall()
+    finally:
+        conn.close()

@@ -21,7 +21,7 @@ from shoal.git import Git
 from shoal.observe.report import collect, md_text, render_html, render_markdown
 from shoal.store import default_db_path
 
-from .conftest import Ran, make_run
+from .conftest import Ran, db_rows, make_run
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
         "track", "wbr"}
@@ -68,16 +68,6 @@ def parse(html: str) -> Page:
     assert page.errors == [], page.errors[:5]
     assert page.stack == [], f"never closed: {page.stack}"
     return page
-
-
-def db_rows(ran: Ran, sql: str) -> list[sqlite3.Row]:
-    """Read the state database with sqlite3 itself, not through shoal's store."""
-    conn = sqlite3.connect(default_db_path(Git(ran.repo).common_dir()))
-    conn.row_factory = sqlite3.Row
-    try:
-        return conn.execute(sql, (ran.run_id,)).fetchall()
-    finally:
-        conn.close()
 
 
 def report_of(ran: Ran, link_base: Path | None = None) -> tuple[str, Page]:

@@ -10,7 +10,6 @@ import os
 import pty
 import re
 import signal
-import sqlite3
 import struct
 import subprocess
 import sys
@@ -34,7 +33,7 @@ from shoal.testing import make_repo
 
 from engine.conftest import alive_with
 
-from .conftest import Ran
+from .conftest import Ran, db_rows
 from .test_report import parse
 
 ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
@@ -59,15 +58,6 @@ def board_of(ran: Ran, upto: int | None = None) -> BoardState:
         store.close()
 
 
-def rows(ran: Ran, sql: str) -> list[sqlite3.Row]:
-    conn = sqlite3.connect(default_db_path(Git(ran.repo).common_dir()))
-    conn.row_factory = sqlite3.Row
-    try:
-        return conn.execute(sql, (ran.run_id,)).fetchall()
-    finally:
-        conn.close()
-
-
 def git_count(repo: Path, base: str, branch: str) -> int:
     done = subprocess.run(["git", "-C", str(repo), "rev-list", "--count", f"{base}..{branch}"],
                           capture_output=True, text=True, check=True)
@@ -79,7 +69,7 @@ def test_board_shows_a_finished_run_as_the_database_holds_it(warn_run: Ran) -> N
     console = Console(record=True, width=220, color_system=None)
     console.print(render_board(snap, time.time()))
     text = console.export_text()
-    tasks = rows(warn_run, "SELECT * FROM tasks WHERE run_id = ? ORDER BY position")
+    tasks = db_rows(warn_run, "SELECT * FROM tasks WHERE run_id = ? ORDER BY position")
     lines = {line.split()[0]: line for line in text.splitlines() if line.strip()}
     for t in tasks:
         line = lines[t["task_id"]]
@@ -142,7 +132,7 @@ def _reasons_after(ran: Ran, task: str) -> dict[str, str]:
 
 def _by_start(ran: Ran, *tasks: str) -> list[str]:
     """`tasks` in the order their first attempts started, as the database recorded it."""
-    starts = {r["task_id"]: r["started_at"] for r in rows(
+    starts = {r["task_id"]: r["started_at"] for r in db_rows(
         ran, "SELECT * FROM attempts WHERE run_id = ? AND number = 1")}
     return sorted(tasks, key=starts.__getitem__)
 
@@ -303,7 +293,7 @@ def test_watch_shows_a_finished_run_once(failing_run: Ran) -> None:
                            str(failing_run.repo)], capture_output=True, text=True, timeout=60,
                           stdin=subprocess.DEVNULL, env=env, check=False)
     assert done.returncode == 1  # the run failed
-    states = {r["task_id"]: r["state"] for r in rows(
+    states = {r["task_id"]: r["state"] for r in db_rows(
         failing_run, "SELECT * FROM tasks WHERE run_id = ?")}
     lines = {line.split()[0]: line for line in done.stdout.splitlines() if line.strip()}
     for task, state in states.items():
