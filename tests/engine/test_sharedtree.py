@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
+import pytest
+
 from shoal.engine import naming
-from shoal.engine.workspace import backend_for
+from shoal.engine.workspace import GitStateChanged, Workspace, backend_for
 from shoal.git import Git
-from shoal.model import Isolation
+from shoal.model import Isolation, Task
 from shoal.process import run
 from shoal.testing import git_env, snapshot_user_state
 
@@ -119,3 +123,70 @@ def test_none_isolation_drops_what_a_failed_task_left_held(git: Git, repo: Path)
     ws_c = backend.create(c, 1, start)
     (ws_c.path / "src/billing/pay.py").write_text("c\n")
     assert [ch.path for ch in backend.collect(ws_c, c).changes] == ["src/billing/pay.py"]
+
+
+class _CountingLock:
+    """A lock that counts the threads that came to it: the test releases its hold only once
+    every collect is waiting."""
+
+    def __init__(self) -> None:
+        self.lock, self.arrived = threading.Lock(), 0
+
+    def __enter__(self) -> None:
+        self.arrived += 1
+        self.lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.release()
+
+
+def test_none_isolation_shares_a_snapshot_among_tasks_that_ended_before_it(
+        git: Git, monkeypatch: pytest.MonkeyPatch) -> None:
+    backend = backend_for(Isolation.NONE, git, RUN)
+    tasks = [task("a", owns=("src/auth/**",)), task("b", owns=("docs/**",)),
+             task("c", owns=("src/billing/**",))]
+    start = git.resolve_commit("main")
+    spaces = [backend.create(t, 1, start) for t in tasks]
+    root = spaces[0].path
+    (root / "src/auth/login.py").write_text("a\n")
+    (root / "docs/guide.md").write_text("b\n")
+    (root / "src/billing/pay.py").write_text("c\n")
+    snapshots: list[str] = []
+    real = Git.snapshot_tree
+    monkeypatch.setattr(Git, "snapshot_tree", lambda self: snapshots.append("x") or real(self))
+    gate = _CountingLock()
+    backend._snapshots = gate  # type: ignore[assignment]
+    got: dict[str, list[str]] = {}
+
+    def collect(ws: Workspace, t: Task) -> None:
+        got[t.id] = [c.path for c in backend.collect(ws, t).changes]
+
+    gate.lock.acquire()  # all three end while a snapshot is being taken
+    threads = [threading.Thread(target=collect, args=(ws, t)) for ws, t in zip(spaces, tasks)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 10
+    while gate.arrived < 3 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    gate.lock.release()
+    for thread in threads:
+        thread.join(10)
+
+    assert len(snapshots) == 1  # the first to get in took it; it saw the others' work too
+    assert got == {"a": ["src/auth/login.py"], "b": ["docs/guide.md"], "c": ["src/billing/pay.py"]}
+    ws_d = backend.create(task("d", owns=("common/**",)), 1, start)
+    (root / "common/types.py").write_text("ID = str\n")
+    assert [c.path for c in backend.collect(ws_d, task("d", owns=("common/**",))).changes] == [
+        "common/types.py"]  # ended after that snapshot began: a snapshot of its own
+    assert len(snapshots) == 2
+
+
+def test_none_isolation_notices_a_worker_that_broke_the_shared_tree(git: Git) -> None:
+    backend = backend_for(Isolation.NONE, git, RUN)
+    a, b = task("a", owns=("src/auth/**",)), task("b", owns=("docs/**",))
+    start = git.resolve_commit("main")
+    ws_a, ws_b = backend.create(a, 1, start), backend.create(b, 1, start)
+    assert backend.collect(ws_a, a).changes == ()
+    (ws_b.path / ".git").write_text("gitdir: /somewhere/else\n")  # a worker re-pointed it
+    with pytest.raises(GitStateChanged, match="no longer a worktree"):
+        backend.collect(ws_b, b)

@@ -5,8 +5,9 @@ head) when the first task starts; ``copy`` and ``setup`` run once, there. Worker
 other's unfinished files: these modes trade isolation for speed and simplicity.
 
 - ``none`` (:class:`SharedBackend`): no git per task. :meth:`collect` commits nothing and reports
-  the paths that changed in the tree since the previous collect; a change to a path another
+  the paths that changed in the tree since the previous snapshot; a change to a path another
   running task owns is held and reported to that task when it collects (dropped if it fails).
+  Tasks that end while a snapshot is being taken share the next one.
   That attribution is a best effort, never exact: a stray change (a path no running task owns)
   is reported to whichever task collects first. :meth:`commit_shared` commits the whole
   tree once at the end, on top of the commit it started from; the supervisor moves the
@@ -23,6 +24,8 @@ other's unfinished files: these modes trade isolation for speed and simplicity.
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 from ..git import Git
@@ -44,6 +47,9 @@ class SharedBackend(Backend):
         self.track_changes = track_changes  # False: collect reports nothing (cheapest)
         self._shared: Workspace | None = None
         self._last: str | None = None  # tree (or commit) of the previous collect
+        self._last_at = float("-inf")  # time.monotonic() when that snapshot began
+        self._checked: tuple[bytes, Git] | None = None  # the `.git` file shared_git last checked
+        self._snapshots = threading.Lock()  # one at a time; `_last` and `_last_at` are its
         self._running: dict[tuple[str, int], Task] = {}
         self._held: dict[str, Change] = {}  # changes waiting for the running task that owns them
 
@@ -98,10 +104,20 @@ class SharedBackend(Backend):
         return wg.rev_parse("HEAD") if wg is not None else None
 
     def shared_git(self, ws: Workspace) -> Git:
+        """The shared tree's Git, checked to be a worktree of this repository: by git the first
+        time and whenever its ``.git`` file changed, by that file alone otherwise (a git process
+        per snapshot is a third of its cost)."""
+        try:
+            link = (self.path / ".git").read_bytes()
+        except OSError:  # gone, or a folder now: ask git
+            link = None
+        if link is not None and self._checked is not None and self._checked[0] == link:
+            return self._checked[1]
         wg = self.healthy(self.path)
         if wg is None:
             raise GitStateChanged(ws, f"the shared tree {self.path} is no longer a worktree of "
                                       "this repository")
+        self._checked = (link, wg) if link is not None else None
         return wg
 
     def others_own(self, ws: Workspace, path: str) -> bool:
@@ -117,27 +133,43 @@ class SharedBackend(Backend):
         return None if all(self.others_own(ws, p) for p in sides) else True
 
     def collect(self, ws: Workspace, task: Task) -> Collected:
-        with self._lock:
-            try:
-                if not self.track_changes or self._last is None:
+        # Called once the task's processes are gone, so a snapshot begun after this moment holds
+        # all its work: with many short tasks, the ones waiting here share one snapshot.
+        called = time.monotonic()
+        try:
+            with self._snapshots:  # not the state lock: starts go on while git takes one
+                changes = self._changes(ws, called) if self.track_changes else None
+                if changes is None:
                     return Collected(None, (), False)
-                snapshot = self.shared_git(ws).snapshot_tree()
-                changes = self.git.changed_paths(self._last, snapshot)
-                self._last = snapshot
-                # A change to a path another running task owns is that task's: it was made
-                # before this snapshot, so that task's own diff will not show it; hold it.
-                held = list(self._held.values())
-                fresh = [c for c in changes if c.path not in self._held]
-                mine, self._held = [], {}
-                for change in [*held, *fresh]:
-                    verdict = self.keep(ws, change)
-                    if verdict:
-                        mine.append(change)
-                    elif verdict is None:
-                        self._held[change.path] = change
-                return Collected(None, tuple(mine), False)
-            finally:
+                with self._lock:
+                    # A change to a path another running task owns is that task's: it was made
+                    # before this snapshot, so that task's own diff will not show it; hold it.
+                    held = list(self._held.values())
+                    fresh = [c for c in changes if c.path not in self._held]
+                    mine, self._held = [], {}
+                    for change in [*held, *fresh]:
+                        verdict = self.keep(ws, change)
+                        if verdict:
+                            mine.append(change)
+                        elif verdict is None:
+                            self._held[change.path] = change
+                    return Collected(None, tuple(mine), False)
+        finally:
+            with self._lock:
                 self._running.pop((ws.task_id, ws.attempt), None)
+
+    def _changes(self, ws: Workspace, called: float) -> list[Change] | None:
+        """What changed in the tree since the last snapshot, taking a new one unless one began
+        after `called`; None before the tree exists."""
+        if self._last is None:
+            return None
+        if self._last_at >= called:  # that snapshot saw this task's work, and held it for it
+            return []
+        self._last_at = time.monotonic()
+        snapshot = self.shared_git(ws).snapshot_tree()
+        changes = [] if snapshot == self._last else self.git.changed_paths(self._last, snapshot)
+        self._last = snapshot
+        return changes
 
     def discard(self, ws: Workspace) -> None:
         with self._lock:
