@@ -12,6 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -179,7 +180,7 @@ class Supervisor:
 
     def _submit_deferred(self) -> None:
         starts, self.deferred = self.deferred, []
-        with interrupts_deferred():  # a worker started here is on record before ^C stops them
+        with interrupts_deferred() if starts else nullcontext():  # started: on record before ^C
             for start in starts:
                 start()
 
@@ -557,13 +558,14 @@ class Supervisor:
             except Exception:  # noqa: BLE001 - a leftover workspace is for `shoal cleanup`
                 pass
 
-    def _publish(self, force: bool = False) -> None:
+    def _publish(self, force: bool = False, *, files: bool = True) -> None:
         if self.observer:  # nobody to tell: reading the log back would be wasted
             events = list(self.store.events(self.run_id, after_seq=self.last_seq))
             if events:
                 self.last_seq = events[-1].seq
                 self.observer(events)
-        self.status.write(force=force)
+        if files:
+            self.status.write(force=force)
 
     # -- endings -----------------------------------------------------------------------------
     def _finish(self) -> RunState:
@@ -580,8 +582,8 @@ class Supervisor:
         ok = all(s is TaskState.SUCCEEDED for s in self.states.values())
         state = RunState.SUCCEEDED if ok else RunState.FAILED
         self.store.set_run_state(self.run_id, state)
-        self._publish(force=True)
-        self.status.finish()
+        self._publish(files=False)
+        self.status.finish()  # the final files, once
         return state
 
     def _interrupt(self, workers: Executor, merger: Executor) -> None:
