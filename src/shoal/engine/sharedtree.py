@@ -46,7 +46,7 @@ class SharedBackend(Backend):
         self.path = naming.shared_worktree_dir(self.common, self.run_id)
         self.track_changes = track_changes  # False: collect reports nothing (cheapest)
         self._shared: Workspace | None = None
-        self._last: str | None = None  # tree (or commit) of the previous collect
+        self._last: str | None = None  # tree (or commit) of the previous snapshot
         self._last_at = float("-inf")  # time.monotonic() when that snapshot began
         self._checked: tuple[bytes, Git] | None = None  # the `.git` file shared_git last checked
         self._snapshots = threading.Lock()  # one at a time; `_last` and `_last_at` are its
@@ -165,10 +165,10 @@ class SharedBackend(Backend):
             return None
         if self._last_at >= called:  # that snapshot saw this task's work, and held it for it
             return []
-        self._last_at = time.monotonic()
+        began = time.monotonic()
         snapshot = self.shared_git(ws).snapshot_tree()
         changes = [] if snapshot == self._last else self.git.changed_paths(self._last, snapshot)
-        self._last = snapshot
+        self._last, self._last_at = snapshot, began  # only a snapshot that worked covers anyone
         return changes
 
     def discard(self, ws: Workspace) -> None:
