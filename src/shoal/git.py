@@ -266,17 +266,31 @@ class Git:
         extra = [Change("A", os.fsdecode(p)) for p in others.split(b"\0") if p]
         return changes + [c for c in extra if c.path not in seen]
 
-    def snapshot_tree(self) -> str:
-        """A tree of the files on disk (as ``git add -A`` would stage them), built in a temporary
-        index so that the real index is untouched. Works in any checkout, the user's included."""
-        with tempfile.TemporaryDirectory(prefix="shoal-index-") as tmp:
-            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
-            real = self.git_dir() / "index"
-            if real.exists():  # start from it: its stat cache spares rehashing unchanged files
-                # copy2 keeps the mtime, which git's racy-clean check compares file times with
-                shutil.copy2(real, env["GIT_INDEX_FILE"])
-            self._run("add", "-A", cwd=self.toplevel(), env=env)
-            return self._run("write-tree", env=env).text
+    def snapshot_tree(self, index: Path | None = None, *, previous: str | None = None) -> str:
+        """A tree of the files on disk (as ``git add -A`` would stage them), built in a private
+        index so that the real index is untouched. Works in any checkout, the user's included.
+
+        `index` keeps that private index between calls (started from the real one), so only what
+        changed since the last call is hashed again. With `previous`, the tree the last call on
+        that index returned: when ``git add -A`` leaves the index as it was, nothing changed, and
+        that tree comes back without another git process."""
+        if index is None:
+            with tempfile.TemporaryDirectory(prefix="shoal-index-") as tmp:
+                return self._snapshot(Path(tmp) / "index", None)
+        return self._snapshot(index, previous)
+
+    def _snapshot(self, index: Path, previous: str | None) -> str:
+        env = {"GIT_INDEX_FILE": str(index)}
+        real = self.git_dir() / "index"
+        if not index.exists() and real.exists():  # its stat cache spares rehashing unchanged files
+            # copy2 keeps the mtime, which git's racy-clean check compares file times with
+            shutil.copy2(real, index)
+            previous = None
+        before = _index_checksum(index)
+        self._run("add", "-A", cwd=self.toplevel(), env=env)
+        if previous is not None and before is not None and _index_checksum(index) == before:
+            return previous
+        return self._run("write-tree", env=env).text
 
     # -- commits in a linked worktree ------------------------------------------------------
     def _require_linked(self, verb: str) -> None:
@@ -433,6 +447,17 @@ _VERSIONS: dict[str, tuple[int, ...]] = {}
 
 
 _PATHSPEC_STDIN = ("--pathspec-from-file=-", "--pathspec-file-nul")
+
+
+def _index_checksum(path: Path) -> bytes | None:
+    """The checksum an index file ends with (a hash of all before it): equal checksums, equal
+    indexes, whatever the file system's timestamps and inode numbers."""
+    try:
+        with open(path, "rb") as index:
+            index.seek(-32, os.SEEK_END)  # SHA-1 repositories use the last 20 of these
+            return index.read()
+    except OSError:  # none yet, or shorter than that
+        return None
 
 
 def _literal(paths: Sequence[str]) -> list[str]:

@@ -1,7 +1,8 @@
-"""End to end: attempts the supervisor runs on its own thread. With isolation none and change
-tracking off, once the shared tree exists an attempt needs no git, so the supervisor starts its
-worker and waits for it with its inbox instead of handing it to a worker thread. Every failure
-path must behave exactly as it does on a worker thread."""
+"""End to end: attempts the supervisor runs on its own thread. With isolation none, once the
+shared tree exists an attempt needs no git to start and the attempts that end together share one
+snapshot of the tree (none at all without change tracking), so the supervisor starts its worker
+and waits for it with its inbox instead of handing it to a worker thread. Every failure path must
+behave exactly as it does on a worker thread."""
 
 from __future__ import annotations
 
@@ -77,6 +78,33 @@ def test_many_tasks_run_on_the_supervisor_thread_and_land(repo: Path, tmp_path: 
     assert sorted(inline_starts) == ids  # all but the first, which opened the tree
     for i in ids:
         assert show(repo, result.integration_branch, f"{i}.txt") == f"{i}\n"
+    assert user_state(repo) == before
+
+
+
+def test_tracked_tasks_run_here_too_and_each_gets_exactly_its_own_changes(
+        repo: Path, tmp_path: Path, inline_starts: list[str]) -> None:
+    ids = [f"n{i:02d}" for i in range(24)]
+    tasks: list[dict[str, object]] = [
+        {"id": i, "owns": [f"out/{i}.txt"], "run": [f"mkdir -p out && echo {i} > out/{i}.txt"]}
+        for i in ids]
+    # a path nobody owns goes to whichever task collects first (isolation none's best effort):
+    # alone at the end, that is the task that wrote it
+    tasks.append({"id": "stray", "owns": ["out/stray.txt"], "run": ["echo x > elsewhere.txt"],
+                  "after": ["open", *ids]})
+    plan = _plan(tmp_path, tasks)
+    before = user_state(repo)
+
+    result = shoal.run(plan, repo=repo, max_parallel=4, isolation="none", grace_s=0.3)
+
+    assert sorted(inline_starts) == sorted([*ids, "stray"])  # tracked, and on this thread
+    for i in ids:  # attempts that ended together shared snapshots; each still got its own
+        assert result.task(i).changed_paths == (f"out/{i}.txt",), result.task(i)
+        assert show(repo, result.integration_branch, f"out/{i}.txt") == f"{i}\n"
+    stray = result.task("stray")
+    assert stray.state == TaskState.FAILED.value and "boundary violation" in (stray.reason or "")
+    assert [v["path"] for v in stray.violations] == ["elsewhere.txt"]
+    assert not (result.run_dir / "shared.index").exists()  # the snapshots' index: run over
     assert user_state(repo) == before
 
 

@@ -50,7 +50,10 @@ def test_none_isolation_shares_one_tree_and_commits_once(git: Git, repo: Path) -
     assert sorted(c.path for c in got_a.changes) == ["src/auth/login.py", "stray.txt"]
     # b's own change, made before a's snapshot, is held for b rather than lost
     assert [c.path for c in backend.collect(ws_b, b).changes] == ["docs/guide.md"]
+    index = naming.shared_index_file(git.common_dir(), RUN)
+    assert index.is_file()  # kept between snapshots...
     commit = backend.commit_shared(RUN)
+    assert not index.exists()  # ...until the run's one commit
     assert commit is not None and git.is_ancestor(start, commit)
     assert sorted(c.path for c in git.changed_paths(start, commit)) == [
         "docs/guide.md", "src/auth/login.py", "stray.txt"]
@@ -153,7 +156,8 @@ def test_none_isolation_shares_a_snapshot_among_tasks_that_ended_before_it(
     (root / "src/billing/pay.py").write_text("c\n")
     snapshots: list[str] = []
     real = Git.snapshot_tree
-    monkeypatch.setattr(Git, "snapshot_tree", lambda self: snapshots.append("x") or real(self))
+    monkeypatch.setattr(Git, "snapshot_tree",
+                        lambda self, *args, **kwargs: snapshots.append("x") or real(self, *args, **kwargs))
     gate = _CountingLock()
     backend._snapshots = gate  # type: ignore[assignment]
     got: dict[str, list[str]] = {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -134,3 +136,33 @@ def test_snapshot_tree_matches_add_all_and_leaves_the_index(repo: Path, git: Git
     assert names == {"README.md", "src/app.py", "docs/guide é.md", "brand new.txt"}
     blob = run(["git", "cat-file", "-p", f"{tree}:README.md"], cwd=repo, env=git_env())
     assert blob.stdout == b"edited\n"
+
+
+def test_snapshot_tree_with_a_kept_index_sees_every_change(
+        repo: Path, git: Git, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    index = tmp_path / "kept.index"
+    verbs: list[str] = []
+    real_run = Git._run
+    monkeypatch.setattr(Git, "_run", lambda self, *a, **k: verbs.append(a[0]) or real_run(self, *a, **k))
+    before = snapshot_user_state(repo)
+    old = time.time() - 10  # files older than the index: git trusts its stat cache for them
+    for path in (p for p in repo.rglob("*") if p.is_file() and ".git" not in p.parts):
+        os.utime(path, (old, old))
+    first = git.snapshot_tree(index)
+    assert first == run(["git", "rev-parse", "HEAD^{tree}"], cwd=repo, env=git_env()).text
+    verbs.clear()
+    assert git.snapshot_tree(index, previous=first) == first  # nothing changed: no write-tree
+    assert verbs == ["add"]
+    (repo / "README.md").write_text("abc\n")
+    second = git.snapshot_tree(index, previous=first)
+    # the same size, within the same second: git's stat cache alone cannot tell (racy git)
+    (repo / "README.md").write_text("xyz\n")
+    third = git.snapshot_tree(index, previous=second)
+    (repo / "brand new.txt").write_text("new\n")
+    fourth = git.snapshot_tree(index, previous=third)
+    assert len({first, second, third, fourth}) == 4
+    blob = run(["git", "cat-file", "-p", f"{third}:README.md"], cwd=repo, env=git_env())
+    assert blob.stdout == b"xyz\n"
+    after = snapshot_user_state(repo)
+    assert after["index"] == before["index"] and after["head"] == before["head"]
+    assert after["refs"] == before["refs"]

@@ -1,9 +1,10 @@
 """Attempts the supervisor runs on its own thread.
 
-When an attempt's workspace needs no git (see ``WorkspaceBackend.inline_ok``), a worker thread
-per attempt only adds GIL handoffs: with many short tasks, nine threads take turns at the GIL on
-every system call. Instead the supervisor starts the worker itself and waits for all of them at
-once with its inbox, through their pidfds (Linux >= 5.3).
+When an attempt's workspace needs no git to make, and what git its check needs is shared by the
+attempts that end together (see ``WorkspaceBackend.inline_ok``), a worker thread per attempt only
+adds GIL handoffs: with many short tasks, nine threads take turns at the GIL on every system
+call. Instead the supervisor starts the worker itself and waits for all of them at once with its
+inbox, through their pidfds (Linux >= 5.3).
 """
 
 from __future__ import annotations
@@ -56,18 +57,24 @@ class InlineAttempts:
         look = now >= self._next_look  # limits and watchdogs every POLL_S, as on a thread
         if look:
             self._next_look = now + POLL_S
-        ended: list[Ended] = []
-        for task_id, begun in list(self.running.items()):
+        over: list[Running] = []
+        for begun in self.running.values():
             fd = begun.child.pidfd
             exited = fd in ready if fd is not None else begun.child.poll() is not None
             if exited or (look and begun.due(self.cancel)):
-                del self.running[task_id]
-                ended.append((begun.spec, self._end(begun)))
-        return messages, ended
+                over.append(begun)
+        # All stopped first, so that one snapshot of a shared tree can cover every one of them
+        # (kept in `running` until then: stop_all still reaches them if ^C comes meanwhile).
+        for begun in over:
+            begun.child.stop(begun.spec.grace_s)
+        ended_at = time.monotonic()
+        for begun in over:
+            del self.running[begun.spec.task.id]
+        return messages, [(begun.spec, self._end(begun, ended_at)) for begun in over]
 
-    def _end(self, begun: Running) -> Outcome:
+    def _end(self, begun: Running, ended_at: float) -> Outcome:
         try:
-            return self.finish(end_attempt(begun, self.backend))
+            return self.finish(end_attempt(begun, self.backend, ended_at))
         except Exception as exc:  # noqa: BLE001
             return exc
 

@@ -106,6 +106,11 @@ def shared_worktree_dir(common_dir: Path, run_id: str) -> Path:
     return worktrees_dir(common_dir, run_id) / SHARED_WORKTREE
 
 
+def shared_index_file(common_dir: Path, run_id: str) -> Path:
+    """The private index the shared tree's snapshots are built in (isolation none)."""
+    return run_dir(common_dir, run_id) / "shared.index"
+
+
 def attempt_dir(common_dir: Path, run_id: str, task_id: str, attempt: int) -> Path:
     return run_dir(common_dir, run_id) / "attempts" / task_slug(task_id) / str(int(attempt))
 

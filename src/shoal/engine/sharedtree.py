@@ -48,6 +48,8 @@ class SharedBackend(Backend):
         self._shared: Workspace | None = None
         self._last: str | None = None  # tree (or commit) of the previous snapshot
         self._last_at = float("-inf")  # time.monotonic() when that snapshot began
+        self._last_tree: str | None = None  # that snapshot's tree, made from:
+        self._index = naming.shared_index_file(self.common, run_id)  # kept between them
         self._checked: tuple[bytes, Git] | None = None  # the `.git` file shared_git last checked
         self._snapshots = threading.Lock()  # one at a time; `_last` and `_last_at` are its
         self._running: dict[tuple[str, int], Task] = {}
@@ -64,8 +66,9 @@ class SharedBackend(Backend):
 
     @property
     def inline_ok(self) -> bool:
-        # once the shared tree is made, an untracked isolation none touches git only at the end
-        return self.isolation is Isolation.NONE and not self.track_changes and self._shared is not None
+        # once the shared tree is made, isolation none runs git only for the snapshots, which
+        # the attempts that end together share
+        return self.isolation is Isolation.NONE and self._shared is not None
 
     def _branch(self, task: Task, attempt: int) -> str | None:
         return None
@@ -91,7 +94,7 @@ class SharedBackend(Backend):
                 raise
             # a kept tree's changes so far belong to tasks of the interrupted run, not to the
             # task that collects first now
-            self._last = sha if kept is None else self.shared_git(ws).snapshot_tree()
+            self._last = sha if kept is None else self.shared_git(ws).snapshot_tree(self._index)
         return self._shared
 
     def _kept(self) -> str | None:
@@ -132,13 +135,13 @@ class SharedBackend(Backend):
             return False
         return None if all(self.others_own(ws, p) for p in sides) else True
 
-    def collect(self, ws: Workspace, task: Task) -> Collected:
-        # Called once the task's processes are gone, so a snapshot begun after this moment holds
-        # all its work: with many short tasks, the ones waiting here share one snapshot.
-        called = time.monotonic()
+    def collect(self, ws: Workspace, task: Task, ended_at: float | None = None) -> Collected:
+        # A snapshot begun after the task's processes were gone holds all its work: with many
+        # short tasks, the ones that ended before it (waiting here, or ended together) share it.
+        ended_at = time.monotonic() if ended_at is None else ended_at
         try:
             with self._snapshots:  # not the state lock: starts go on while git takes one
-                changes = self._changes(ws, called) if self.track_changes else None
+                changes = self._changes(ws, ended_at) if self.track_changes else None
                 if changes is None:
                     return Collected(None, (), False)
                 with self._lock:
@@ -158,17 +161,19 @@ class SharedBackend(Backend):
             with self._lock:
                 self._running.pop((ws.task_id, ws.attempt), None)
 
-    def _changes(self, ws: Workspace, called: float) -> list[Change] | None:
+    def _changes(self, ws: Workspace, ended_at: float) -> list[Change] | None:
         """What changed in the tree since the last snapshot, taking a new one unless one began
-        after `called`; None before the tree exists."""
+        after `ended_at`; None before the tree exists."""
         if self._last is None:
             return None
-        if self._last_at >= called:  # that snapshot saw this task's work, and held it for it
+        if self._last_at >= ended_at:  # that snapshot saw this task's work, and held it for it
             return []
         began = time.monotonic()
-        snapshot = self.shared_git(ws).snapshot_tree()
+        snapshot = self.shared_git(ws).snapshot_tree(self._index, previous=self._last_tree)
         changes = [] if snapshot == self._last else self.git.changed_paths(self._last, snapshot)
-        self._last, self._last_at = snapshot, began  # only a snapshot that worked covers anyone
+        # only a snapshot that worked covers anyone
+        self._last = self._last_tree = snapshot
+        self._last_at = began
         return changes
 
     def discard(self, ws: Workspace) -> None:
@@ -189,7 +194,9 @@ class SharedBackend(Backend):
                 return None
             wg = self.shared_git(self._shared)
             wg.add_all(exclude=(*self._shared.copied, *MARKER_FILES))
-            return wg.commit(naming.shared_message(self.run_id))
+            commit = wg.commit(naming.shared_message(self.run_id))
+            self._index.unlink(missing_ok=True)  # the snapshots' index: the run is over
+            return commit
 
 
 class DirectoryBackend(SharedBackend):
@@ -204,7 +211,7 @@ class DirectoryBackend(SharedBackend):
     def _branch(self, task: Task, attempt: int) -> str | None:
         return naming.task_branch(self.run_id, task.id, attempt)
 
-    def collect(self, ws: Workspace, task: Task) -> Collected:
+    def collect(self, ws: Workspace, task: Task, ended_at: float | None = None) -> Collected:
         assert ws.branch is not None
         with self._lock:
             wg = self.shared_git(ws)

@@ -157,12 +157,12 @@ def begin_attempt(spec: AttemptSpec, backend: WorkspaceBackend) -> Running | Att
         return _failed(spec, exc.message, started, workspace)
 
 
-def end_attempt(running: Running, backend: WorkspaceBackend) -> AttemptReport:
+def end_attempt(running: Running, backend: WorkspaceBackend, ended_at: float | None = None) -> AttemptReport:
     """Stop and reap the worker (at once if it already exited), read its result, and check what
-    it changed: the attempt's report."""
+    it changed: the attempt's report. `ended_at`: when the caller had already stopped it."""
     spec, workspace = running.spec, running.workspace
     try:
-        return _end(running, backend)
+        return _end(running, backend, ended_at)
     except GitStateChanged as exc:
         return replace(_failed(spec, exc.message, running.started, workspace), violations=exc.violations)
     except ShoalError as exc:
@@ -210,7 +210,7 @@ def _spawn_in(spec: AttemptSpec, workspace: Workspace, started: float) -> Runnin
     return Running(spec, workspace, tuple(invocation.argv), child, pidfile, _Watchdog(spec, child), started)
 
 
-def _end(running: Running, backend: WorkspaceBackend) -> AttemptReport:
+def _end(running: Running, backend: WorkspaceBackend, ended_at: float | None) -> AttemptReport:
     spec, workspace, child, watch = running.spec, running.workspace, running.child, running.watch
     exit_code = child.stop(spec.grace_s)
     running.pidfile.unlink(missing_ok=True)
@@ -231,7 +231,7 @@ def _end(running: Running, backend: WorkspaceBackend) -> AttemptReport:
                              cancelled=cancelled, flooded=flooded, idled=watch.idled,
                              lingered=watch.lingered, exit_code=exit_code, duration_s=duration)
     _remove_markers(workspace.path)
-    collected = backend.collect(workspace, spec.task)
+    collected = backend.collect(workspace, spec.task, ended_at)
     violations = check_changes(
         collected.changes, spec.task,
         shared_readonly=spec.plan.defaults.shared_readonly, parallel_phase=spec.parallel_phase,

@@ -87,12 +87,15 @@ class WorkspaceBackend(Protocol):
 
     @property
     def inline_ok(self) -> bool:
-        """Whether `create` and `collect` run no git process now, so that the supervisor may
-        start and end attempts on its own thread (a worker thread per attempt costs more)."""
+        """Whether the supervisor may start and end attempts on its own thread (a worker thread
+        per attempt costs more): `create` runs no git process now, and what git `collect` runs
+        is shared by the attempts that end together."""
 
     def create(self, task: Task, attempt: int, start_commit: str) -> Workspace: ...
 
-    def collect(self, ws: Workspace, task: Task) -> Collected: ...
+    def collect(self, ws: Workspace, task: Task, ended_at: float | None = None) -> Collected:
+        """What the attempt in `ws` changed (committed, for the backends that commit per task).
+        `ended_at`: the ``time.monotonic()`` by which its processes were gone (default: now)."""
 
     def discard(self, ws: Workspace) -> None: ...
 
@@ -220,7 +223,7 @@ class WorktreeBackend(Backend):
             self.discard(ws)  # no half-made workspace stays behind; the branch does
             raise
 
-    def collect(self, ws: Workspace, task: Task) -> Collected:
+    def collect(self, ws: Workspace, task: Task, ended_at: float | None = None) -> Collected:
         return self.commit_leftovers(ws, task)
 
     def discard(self, ws: Workspace) -> None:
@@ -269,7 +272,7 @@ class BranchBackend(Backend):
         self.git.create_branch(branch, sha)
         wg.checkout(branch)
 
-    def collect(self, ws: Workspace, task: Task) -> Collected:
+    def collect(self, ws: Workspace, task: Task, ended_at: float | None = None) -> Collected:
         with self._lock:
             try:
                 return self.commit_leftovers(ws, task)
@@ -345,7 +348,7 @@ class CleanupReport:
 def cleanup(git: Git, run_id: str, *, branches: bool = True,
             keep_integration: bool = True) -> CleanupReport:
     """Remove every worktree of a run (and, with `branches`, its task branches), prune, and
-    delete its workspace folders. Kept: the state database, the attempt logs and status files
+    delete its workspace folders and the shared tree's snapshot index. Kept: the state database, the attempt logs and status files
     (``attempts/``, ``*.json``), and the integration branch unless `keep_integration` is False."""
     common = git.common_dir()
     root = naming.run_dir(common, run_id)
@@ -358,6 +361,7 @@ def cleanup(git: Git, run_id: str, *, branches: bool = True,
                 removed.append(wt.path)
         for folder in (naming.worktrees_dir(common, run_id), naming.verify_dir(common, run_id)):
             shutil.rmtree(folder, ignore_errors=True)
+        naming.shared_index_file(common, run_id).unlink(missing_ok=True)
         git.worktree_prune()
         if branches:
             for name in git.list_branches(naming.task_branch_prefix(run_id)):
