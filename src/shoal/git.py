@@ -287,7 +287,8 @@ class Git:
             shutil.copy2(real, index)
             previous = None
         before = _index_checksum(index)
-        self._run("add", "-A", cwd=self.toplevel(), env=env)
+        # index.skipHash (git >= 2.40, part of feature.manyFiles) would leave the checksum zero
+        self._run("-c", "index.skipHash=false", "add", "-A", cwd=self.toplevel(), env=env)
         if previous is not None and before is not None and _index_checksum(index) == before:
             return previous
         return self._run("write-tree", env=env).text
@@ -455,9 +456,10 @@ def _index_checksum(path: Path) -> bytes | None:
     try:
         with open(path, "rb") as index:
             index.seek(-32, os.SEEK_END)  # SHA-1 repositories use the last 20 of these
-            return index.read()
+            checksum = index.read()
     except OSError:  # none yet, or shorter than that
         return None
+    return checksum if checksum.strip(b"\0") else None  # all zero: not computed (skipHash)
 
 
 def _literal(paths: Sequence[str]) -> list[str]:

@@ -143,7 +143,13 @@ def test_snapshot_tree_with_a_kept_index_sees_every_change(
     index = tmp_path / "kept.index"
     verbs: list[str] = []
     real_run = Git._run
-    monkeypatch.setattr(Git, "_run", lambda self, *a, **k: verbs.append(a[0]) or real_run(self, *a, **k))
+
+    def spy(self: Git, *args: str, **kwargs: object) -> object:
+        verbs.append(next(a for i, a in enumerate(args) if not a.startswith("-") and
+                          (i == 0 or args[i - 1] != "-c")))
+        return real_run(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Git, "_run", spy)
     before = snapshot_user_state(repo)
     old = time.time() - 10  # files older than the index: git trusts its stat cache for them
     for path in (p for p in repo.rglob("*") if p.is_file() and ".git" not in p.parts):
@@ -166,3 +172,14 @@ def test_snapshot_tree_with_a_kept_index_sees_every_change(
     after = snapshot_user_state(repo)
     assert after["index"] == before["index"] and after["head"] == before["head"]
     assert after["refs"] == before["refs"]
+
+
+def test_an_index_without_its_checksum_is_never_taken_as_unchanged(tmp_path: Path) -> None:
+    from shoal.git import _index_checksum
+
+    index = tmp_path / "index"
+    index.write_bytes(b"DIRC" + b"\x01" * 60 + b"\0" * 32)  # index.skipHash leaves zeros
+    assert _index_checksum(index) is None
+    index.write_bytes(b"DIRC" + b"\x01" * 60 + bytes(range(32)))
+    assert _index_checksum(index) == bytes(range(32))
+    assert _index_checksum(tmp_path / "missing") is None
