@@ -169,7 +169,9 @@ class SharedBackend(Backend):
         if self._last_at >= ended_at:  # that snapshot saw this task's work, and held it for it
             return []
         began = time.monotonic()
-        snapshot = self.shared_git(ws).snapshot_tree(self._index, previous=self._last_tree)
+        # until this one works, no tree is known to match the index (git may fail half-way)
+        previous, self._last_tree = self._last_tree, None
+        snapshot = self.shared_git(ws).snapshot_tree(self._index, previous=previous)
         changes = [] if snapshot == self._last else self.git.changed_paths(self._last, snapshot)
         # only a snapshot that worked covers anyone
         self._last = self._last_tree = snapshot
