@@ -5,12 +5,14 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
 from shoal.errors import StoreError
 from shoal.store import SCHEMA_VERSION, Store, default_db_path, new_run_id
+from shoal.store.schema import connect
 
 
 def test_fresh_database_has_schema_version_and_wal(store: Store, db_path: Path) -> None:
@@ -96,3 +98,22 @@ def test_processes_creating_the_database_at_once(db_path: Path) -> None:
         assert child.returncode == 0, err.decode()
     with Store.open(db_path) as s:
         assert len(s.list_runs()) == 6
+
+
+def test_switching_a_fresh_database_to_wal_waits_for_a_writer(tmp_path: Path) -> None:
+    # Another connection writes to the still rollback-journal file. SQLite does not call the busy
+    # handler here (waiting could deadlock) and fails at once; opening must wait and retry.
+    path = tmp_path / "state.db"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("INSERT INTO t VALUES (1)")
+    release = threading.Timer(0.3, lambda: holder.execute("COMMIT"))
+    release.start()
+    try:
+        conn = connect(path)
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        conn.close()
+    finally:
+        release.join()
+        holder.close()

@@ -8,6 +8,7 @@ an upgrade leaves the old version intact.
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 from shoal.errors import StoreError
@@ -121,12 +122,31 @@ def connect(path: Path) -> sqlite3.Connection:
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA journal_mode = WAL")
+        _use_wal(conn)
         conn.execute("PRAGMA synchronous = NORMAL")
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switch the file to WAL, which it then keeps. The switch needs a lock that SQLite does not
+    wait for where waiting could deadlock (another connection writing, as when several processes
+    open a new database at once): it fails at once with "database is locked", so retry it here
+    for up to the busy timeout."""
+    if conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+        return
+    deadline, pause = time.monotonic() + BUSY_TIMEOUT_S, 0.005
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
 
 
 def schema_version(conn: sqlite3.Connection) -> int:
