@@ -42,8 +42,9 @@ REPO_OPTION = click.option(
               help="Start nothing new once the agents' reported cost reaches this many dollars "
               "(default: the plan's defaults.budget_usd).")
 @click.option("--no-track-changes", "track_changes", is_flag=True, flag_value=False, default=True,
-              help="Isolation none: skip the snapshot after each task (faster for many small "
-              "tasks, but changes are no longer checked against each task's owned paths).")
+              help="Isolation none: skip the snapshots of the shared tree taken as tasks end "
+              "(faster for many small tasks, but changes are no longer checked against each "
+              "task's owned paths).")
 @click.option("--retry-failed", "retry_run", is_flag=False, flag_value="latest", default=None,
               metavar="[RUN]", help="Run again the failed, blocked and skipped tasks of a finished run.")
 @PROGRESS_OPTION

@@ -134,8 +134,8 @@ def run(
     without output) and `budget_usd` override the plan's defaults; a worker still alive
     `result_grace_s` after printing its final result is stopped (its result stands); a rate
     limit pauses new starts of that agent for `rate_limit_backoff_s`, doubling each time.
-    `track_changes=False` (isolation none) skips the per-task snapshot of the shared tree:
-    faster, but changes are no longer checked against each task's boundary.
+    `track_changes=False` (isolation none) skips the snapshots of the shared tree taken as
+    tasks end: faster, but changes are no longer checked against each task's boundary.
 
     Never touches the user's working tree, index or branches. Raises
     :class:`PlanInvalidError` for a plan with errors, :class:`RunInProgressError` when
