@@ -361,6 +361,8 @@ def test_kill_9_after_a_task_finished_in_a_shared_tree(repo: Path, tmp_path: Pat
     assert result.task("x").attempts == 1
     assert show(repo, result.integration_branch, "x.txt") == "x\n"
     assert show(repo, result.integration_branch, "y.txt") == "y\n"
+    # the snapshots go on from the tree as it was left: x's work is not pinned on y
+    assert result.task("y").changed_paths == ("y.txt",)
 
 
 def test_resume_keeps_the_agent_settings_of_the_run(repo: Path, tmp_path: Path) -> None:
