@@ -252,7 +252,7 @@ class Supervisor:
         spec = AttemptSpec(
             run_id=self.run_id, plan=self.plan, task=task, attempt=number, slot=slot,
             timeout_s=timeout, start_commit=start_commit, prompt=functools.partial(self.ctx.prompts, task_id),
-            agent=self._agent(task_id), agent_options=self._agent_options(task_id),
+            agent=self._agent(task_id), agent_options={},  # settings are per agent, not per task
             attempt_dir=attempt_dir, log_path=attempt_dir / "output.log",
             env={"SHOAL_RUN_ID": self.run_id,
                  "SHOAL_PORT_BASE": str(naming.ports_for(self.options.port_base, slot))},
@@ -288,9 +288,6 @@ class Supervisor:
         if name not in self.agents:
             self.agents[name] = get_agent(name, self.options.agent_settings.get(name))
         return self.agents[name]
-
-    def _agent_options(self, task_id: str) -> dict[str, Any]:
-        return {}
 
     # -- messages ----------------------------------------------------------------------------
     def _handle(self, message: _AttemptDone | _MergeDone, merger: Executor) -> None:
