@@ -348,8 +348,9 @@ class CleanupReport:
 def cleanup(git: Git, run_id: str, *, branches: bool = True,
             keep_integration: bool = True) -> CleanupReport:
     """Remove every worktree of a run (and, with `branches`, its task branches), prune, and
-    delete its workspace folders and the shared tree's snapshot index. Kept: the state database, the attempt logs and status files
-    (``attempts/``, ``*.json``), and the integration branch unless `keep_integration` is False."""
+    delete its workspace folders and the shared tree's snapshot index. Kept: the state database,
+    the attempt logs and status files (``attempts/``, ``*.json``), and the integration branch
+    unless `keep_integration` is False."""
     common = git.common_dir()
     root = naming.run_dir(common, run_id)
     removed: list[Path] = []
