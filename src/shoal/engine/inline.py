@@ -25,11 +25,12 @@ Ended = tuple[AttemptSpec, Outcome]
 
 
 class InlineAttempts:
-    """The attempts whose workers this thread started and waits for. `finish` turns an ended
-    attempt's report into the one the supervisor gets (it adds the branch check)."""
+    """The attempts whose workers this thread started and waits for. `finish` turns the reports
+    of attempts that have all ended into the ones the supervisor gets (it adds the branch
+    check, once for them all)."""
 
     def __init__(self, backend: WorkspaceBackend, cancel: threading.Event,
-                 finish: Callable[[AttemptReport], AttemptReport]) -> None:
+                 finish: Callable[[list[AttemptReport]], list[AttemptReport]]) -> None:
         self.backend, self.cancel, self.finish = backend, cancel, finish
         self.running: dict[str, Running] = {}
         self._next_look = 0.0
@@ -44,7 +45,7 @@ class InlineAttempts:
         except Exception as exc:  # noqa: BLE001 - a crashed attempt, as on a worker thread
             return exc
         if isinstance(begun, AttemptReport):
-            return self.finish(begun)
+            return self.finish([begun])[0]
         self.running[spec.task.id] = begun
         return None
 
@@ -70,11 +71,19 @@ class InlineAttempts:
         ended_at = time.monotonic()
         for begun in over:
             del self.running[begun.spec.task.id]
-        return messages, [(begun.spec, self._end(begun, ended_at)) for begun in over]
+        outcomes = [self._end(begun, ended_at) for begun in over]
+        reports = [o for o in outcomes if isinstance(o, AttemptReport)]
+        if reports:
+            try:
+                finished = iter(self.finish(reports))
+                outcomes = [next(finished) if isinstance(o, AttemptReport) else o for o in outcomes]
+            except Exception as exc:  # noqa: BLE001 - as a crash of each of those attempts
+                outcomes = [exc if isinstance(o, AttemptReport) else o for o in outcomes]
+        return messages, [(begun.spec, outcome) for begun, outcome in zip(over, outcomes, strict=True)]
 
     def _end(self, begun: Running, ended_at: float) -> Outcome:
         try:
-            return self.finish(end_attempt(begun, self.backend, ended_at))
+            return end_attempt(begun, self.backend, ended_at)
         except Exception as exc:  # noqa: BLE001
             return exc
 

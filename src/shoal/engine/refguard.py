@@ -38,13 +38,19 @@ class RefGuard:
     def with_refs(self, report: AttemptReport) -> AttemptReport:
         """The report with the branches as the attempt left them, read where it ended (on its
         worker thread, if it had one) so that checking them costs nothing when none moved."""
+        return self.with_refs_all([report])[0]
+
+    def with_refs_all(self, reports: list[AttemptReport]) -> list[AttemptReport]:
+        """:meth:`with_refs` for attempts whose workers had all ended before this call: one
+        look at the refs serves them all."""
         stamp = refs_stamp(self.git)  # before the refs are read: see changes()
-        if stamp == self.refs_stamp:
-            return replace(report, refs=UNCHANGED)  # no ref file changed: nothing to ask git
+        if stamp == self.refs_stamp:  # no ref file changed: nothing to ask git
+            return [replace(report, refs=UNCHANGED) for report in reports]
         try:
-            return replace(report, refs=self.git.list_branches(), refs_stamp=stamp)
+            refs = self.git.list_branches()
         except ShoalError:
-            return report  # changes() reads them itself
+            return reports  # changes() reads them itself
+        return [replace(report, refs=refs, refs_stamp=stamp) for report in reports]
 
     def changes(self, report: AttemptReport) -> tuple[Violation, ...]:
         """The user's branches and the integration branch, checked (and put back) after every

@@ -133,7 +133,7 @@ class Supervisor:
                                  grace_s=self.options.grace_s)
         self.status = StatusWriter(ctx.run_dir, self.plan, self.store, self.run_id)
         self.guard = RefGuard(ctx.git, ctx.integration_branch, self.merges)
-        self.here = InlineAttempts(self.backend, self.cancel, self.guard.with_refs)  # see engine.inline
+        self.here = InlineAttempts(self.backend, self.cancel, self.guard.with_refs_all)  # see engine.inline
 
     # -- the loop --------------------------------------------------------------------------
     def run(self) -> RunState:
