@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 
 import shoal
-from shoal.engine import supervisor
+from shoal.engine import sharedtree, supervisor
 from shoal.engine.inline import interrupts_deferred
 from shoal.model import TaskState
 from shoal.store import AttemptState, RunState
 
-from .conftest import alive_with, attempts, show, start_cli, user_state, write_plan
+from .conftest import alive_with, attempts, git_out, show, start_cli, user_state, write_plan
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc and pidfds")
 
@@ -105,6 +105,49 @@ def test_tracked_tasks_run_here_too_and_each_gets_exactly_its_own_changes(
     assert stray.state == TaskState.FAILED.value and "boundary violation" in (stray.reason or "")
     assert [v["path"] for v in stray.violations] == ["elsewhere.txt"]
     assert not (result.run_dir / "shared.index").exists()  # the snapshots' index: run over
+    assert user_state(repo) == before
+
+
+def test_slow_snapshots_send_tracked_attempts_back_to_worker_threads(
+        repo: Path, tmp_path: Path, inline_starts: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    # on a large repository a snapshot would stall the supervisor's starts: every one is "slow"
+    monkeypatch.setattr(sharedtree, "SLOW_SNAPSHOT_S", -1.0)
+    ids = [f"n{i:02d}" for i in range(8)]
+    plan = _plan(tmp_path, [{"id": i, "owns": [f"out/{i}.txt"],
+                             "run": [f"mkdir -p out && echo {i} > out/{i}.txt"]} for i in ids])
+
+    result = shoal.run(plan, repo=repo, max_parallel=4, isolation="none", grace_s=0.3)
+
+    assert result.ok, result.to_json()
+    assert inline_starts == []  # the first task's snapshot was slow: threads took the rest
+    for i in ids:
+        assert result.task(i).changed_paths == (f"out/{i}.txt",), result.task(i)
+        assert show(repo, result.integration_branch, f"out/{i}.txt") == f"{i}\n"
+
+
+def test_a_branch_deleted_in_the_shared_tree_is_blamed_on_its_task_and_put_back(
+        repo: Path, tmp_path: Path, inline_starts: list[str]) -> None:
+    git_out(repo, "branch", "feature")
+    feature = git_out(repo, "rev-parse", "feature")
+    quiet = [f"q{i}" for i in range(4)]  # end together, after the deleter: one look at the refs
+    plan = _plan(tmp_path, [
+        {"id": "deleter", "owns": ["d.txt"], "run": ["git branch -D feature", "echo d > d.txt"]},
+        *({"id": i, "owns": [f"{i}.txt"], "run": ["sleep 0.5", f"echo {i} > {i}.txt"]}
+          for i in quiet),
+    ])
+    before = user_state(repo)
+
+    result = shoal.run(plan, repo=repo, max_parallel=5, **FAST)
+
+    assert sorted(inline_starts)[:1] == ["deleter"] and set(quiet) <= set(inline_starts)
+    deleter = result.task("deleter")
+    assert deleter.state == TaskState.FAILED.value, deleter
+    assert [v["path"] for v in deleter.violations][:1] == ["refs/heads/feature"]
+    assert "put it back" in deleter.violations[0]["detail"]
+    assert git_out(repo, "rev-parse", "feature") == feature
+    for i in quiet:
+        assert result.task(i).state == TaskState.SUCCEEDED.value, result.task(i)
+        assert result.task(i).violations == ()
     assert user_state(repo) == before
 
 

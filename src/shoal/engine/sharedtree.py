@@ -36,6 +36,9 @@ from .boundary import MARKER_FILES, changed_sides, covering, is_marker
 from .workspace import Backend, Collected, GitStateChanged, Workspace, register_backend
 
 
+SLOW_SNAPSHOT_S = 0.1  # after a snapshot this slow, attempts go back to worker threads
+
+
 class SharedBackend(Backend):
     """Isolation ``none``: every task in one shared tree, one commit at the end."""
 
@@ -54,6 +57,7 @@ class SharedBackend(Backend):
         self._snapshots = threading.Lock()  # one at a time; `_last` and `_last_at` are its
         self._running: dict[tuple[str, int], Task] = {}
         self._held: dict[str, Change] = {}  # changes waiting for the running task that owns them
+        self._slow = False  # the last snapshot took longer than SLOW_SNAPSHOT_S
 
     def create(self, task: Task, attempt: int, start_commit: str) -> Workspace:
         with self._lock:
@@ -66,9 +70,10 @@ class SharedBackend(Backend):
 
     @property
     def inline_ok(self) -> bool:
-        # once the shared tree is made, isolation none runs git only for the snapshots, which
-        # the attempts that end together share
-        return self.isolation is Isolation.NONE and self._shared is not None
+        # Once the shared tree is made, isolation none runs git only for the snapshots, which
+        # the attempts that end together share. On a large repository a snapshot takes long
+        # enough to stall the supervisor's starts and progress: then worker threads take them.
+        return self.isolation is Isolation.NONE and self._shared is not None and not self._slow
 
     def _branch(self, task: Task, attempt: int) -> str | None:
         return None
@@ -176,6 +181,7 @@ class SharedBackend(Backend):
         # only a snapshot that worked covers anyone
         self._last = self._last_tree = snapshot
         self._last_at = began
+        self._slow = time.monotonic() - began > SLOW_SNAPSHOT_S
         return changes
 
     def discard(self, ws: Workspace) -> None:
