@@ -30,6 +30,7 @@ def test_quick_mode_prints_the_three_tables() -> None:
                     "## 3. Real makespan of a sleep-task graph"):
         assert heading in out
     for row in ("| `xargs -P8 -I{} sh -c 'true'` |", "| shoal, isolation none, track_changes off |",
+                "| Python floor: a bare `Popen` loop, same children, no bookkeeping |",
                 "| bare git (9 commands, serial) |", "| shoal, isolation worktree, 1 slot |",
                 "| lower bound max(critical path, work / slots) |", "| real dynamic, isolation worktree |",
                 "| real waves, isolation worktree |", "| call | thread | calls |"):
