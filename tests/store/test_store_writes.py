@@ -73,6 +73,15 @@ def test_add_tasks_appends_in_order_and_refuses_duplicates(store: Store) -> None
     assert [t.task_id for t in store.tasks(run.id)] == ["a", "b", "c"]
 
 
+def test_task_states_agree_with_the_records_in_plan_order(store: Store) -> None:
+    run = store.create_run(repo="/r", task_ids=["c", "a", "b"])
+    store.start_attempt(run.id, "a")
+    store.set_task_state(run.id, "b", TaskState.SKIPPED, reason="its dependency failed")
+    states = store.task_states(run.id)
+    assert list(states.items()) == [(t.task_id, t.state.value) for t in store.tasks(run.id)]
+    assert states == {"c": "pending", "a": "running", "b": "skipped"}
+
+
 def test_attempts_are_numbered_and_one_runs_at_a_time(store: Store, clock: FakeClock) -> None:
     run = store.create_run(repo="/r", task_ids=["a"])
     start = clock.advance(1)

@@ -221,8 +221,10 @@ def _supervise(git: Git, store: Store, run_id: str, report: api.CheckReport, opt
         prompts=_prompts(report, graph, plan.effective_max_parallel(options.max_parallel)),
         run_dir=run_dir, graph=graph,
     )
-    Supervisor(ctx, observer, ignore_attempts_before=ignore_attempts_before).run()
-    return RunResult(store.get_run(run_id), tuple(store.tasks(run_id)), run_dir)
+    supervisor = Supervisor(ctx, observer, ignore_attempts_before=ignore_attempts_before)
+    supervisor.run()
+    run, tasks = supervisor.final or (store.get_run(run_id), store.tasks(run_id))
+    return RunResult(run, tuple(tasks), run_dir)
 
 
 def _open_run(git: Git, store: Store, run_id: str | None) -> RunRecord:

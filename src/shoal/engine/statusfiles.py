@@ -7,7 +7,15 @@ import time
 from pathlib import Path
 
 from ..model import Plan, PlanFormat, TaskState
-from ..store import Store, atomic_write_json, parallel_status, resource_locks, update_tasks_json
+from ..store import (
+    RunRecord,
+    Store,
+    TaskRecord,
+    atomic_write_json,
+    parallel_status,
+    resource_locks,
+    update_tasks_json,
+)
 
 WRITE_EVERY_S = 1.0  # the files are for people and tools polling them; no need to write per event
 MAX_SHARE = 0.05  # a write reads every task: at most this share of the supervisor's time
@@ -19,6 +27,7 @@ class StatusWriter:
         # the first files a second in: a run shorter than that writes them once, at its end
         self._last = time.monotonic()
         self._every = WRITE_EVERY_S
+        self.seen: tuple[RunRecord, list[TaskRecord]] | None = None  # what the last write showed
 
     @property
     def status_path(self) -> Path:
@@ -41,6 +50,7 @@ class StatusWriter:
     def _write(self) -> None:
         run = self.store.get_run(self.run_id)
         tasks = self.store.tasks(self.run_id)
+        self.seen = run, tasks
         self.run_dir.mkdir(parents=True, exist_ok=True)
         # Compact: indented JSON goes through json's pure-Python encoder, five times slower,
         # and these files are for tools (`jq .` shows them readable).
@@ -55,11 +65,14 @@ class StatusWriter:
                 return phase.name
         return "done"
 
-    def finish(self) -> None:
-        """The final files; and the seed 001 result fields when the plan is a tasks.json."""
+    def finish(self) -> tuple[RunRecord, list[TaskRecord]]:
+        """The final files; and the seed 001 result fields when the plan is a tasks.json. Returns
+        the run and its tasks as written, once nothing changes them any more."""
         self.write(force=True)
+        assert self.seen is not None
         if self.plan.format is PlanFormat.TASKS_JSON and self.plan.source:
             source = Path(self.plan.source)
             target = source / "tasks.json" if source.is_dir() else source
             if target.is_file():
-                update_tasks_json(target, self.store.tasks(self.run_id))
+                update_tasks_json(target, self.seen[1])
+        return self.seen

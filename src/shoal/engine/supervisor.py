@@ -22,7 +22,7 @@ from ..agents import Agent, ErrorKind, ResultStatus, get_agent
 from ..git import Git
 from ..model import Isolation, Plan, Strategy, TaskId, TaskState
 from ..scheduler import PlanGraph, blocked_by_failure, next_tasks, plan_waves
-from ..store import AttemptState, Event, EventKind, RunState, Store
+from ..store import AttemptState, Event, EventKind, RunRecord, RunState, Store, TaskRecord
 from . import naming
 from .boundary import GIT_STATE, Violation, report_mismatch, revert_paths
 from .executor import Executor, LocalExecutor
@@ -111,6 +111,7 @@ class Supervisor:
         self.failed_stretch = 0  # consecutive failed attempts that ran beside others
         self.sequential = False
         self.last_seq = 0
+        self.final: tuple[RunRecord, list[TaskRecord]] | None = None  # the run as it ended
         self.agents: dict[str, Agent] = {}
         # the run's environment, as it was at its start
         self.base_env = {os.fsencode(k): os.fsencode(v) for k, v in process.clean_env().items()}
@@ -189,8 +190,8 @@ class Supervisor:
             self.inbox.put(_AttemptDone(spec, outcome))
 
     def _load_state(self) -> None:
-        for record in self.store.tasks(self.run_id):
-            self._set_state(record.task_id, TaskState(record.state))
+        for task_id, state in self.store.task_states(self.run_id).items():
+            self._set_state(task_id, TaskState(state))
         for attempt in self.store.attempts(self.run_id):
             c = self.counters
             c.attempts[attempt.task_id] = max(c.attempts.get(attempt.task_id, 0), attempt.number)
@@ -580,7 +581,7 @@ class Supervisor:
         state = RunState.SUCCEEDED if ok else RunState.FAILED
         self.store.set_run_state(self.run_id, state)
         self._publish(files=False)
-        self.status.finish()  # the final files, once
+        self.final = self.status.finish()  # the final files, once
         return state
 
     def _interrupt(self, workers: Executor, merger: Executor) -> None:

@@ -58,6 +58,11 @@ class Queries(Database):
         rows = self._read("SELECT * FROM tasks WHERE run_id = ? ORDER BY position", (run_id,))
         return [TaskRecord.from_row(r) for r in rows]
 
+    def task_states(self, run_id: str) -> dict[str, str]:
+        """Task id -> state, in plan order: what a supervisor needs, without whole records."""
+        return {r[0]: r[1] for r in self._read(
+            "SELECT task_id, state FROM tasks WHERE run_id = ? ORDER BY position", (run_id,))}
+
     def attempts(self, run_id: str, task_id: str | None = None) -> list[AttemptRecord]:
         """Attempts of the run (or of one task), by start time then task and number."""
         if task_id is None:
