@@ -10,7 +10,7 @@ from store_replay import check_log_matches_tables
 
 from shoal.errors import AlreadyMergedError, StoreError, UnknownRunError
 from shoal.model import TaskState
-from shoal.store import AttemptState, EventKind, RunState, Store
+from shoal.store import AttemptStart, AttemptState, EventKind, RunState, Store
 
 
 def kinds(store: Store, run_id: str, after: int = 0) -> list[str]:
@@ -142,6 +142,44 @@ def test_attempts_are_numbered_and_one_runs_at_a_time(store: Store, clock: FakeC
         "task_retry",
         "task_started",
     ]
+
+
+def test_start_attempts_starts_several_at_once_all_or_none(store: Store) -> None:
+    run = store.create_run(repo="/r", task_ids=["a", "b", "c", "d"])
+    store.start_attempt(run.id, "b")
+    store.finish_attempt(run.id, "b", 1, AttemptState.FAILED, task_state=TaskState.PENDING)
+    store.start_attempt(run.id, "d")
+    before = kinds(store, run.id)
+
+    with pytest.raises(StoreError, match="task d of run .* already has attempt 1 running"):
+        store.start_attempts(run.id, [AttemptStart("a"), AttemptStart("d")])
+    with pytest.raises(UnknownRunError, match="no task 'z'"):
+        store.start_attempts(run.id, [AttemptStart("a"), AttemptStart("z")])
+    with pytest.raises(ValueError, match="one attempt at a time"):
+        store.start_attempts(run.id, [AttemptStart("a"), AttemptStart("a")])
+    assert store.task(run.id, "a").state is TaskState.PENDING  # none of them started
+    assert kinds(store, run.id) == before
+
+    numbers = store.start_attempts(run.id, [
+        AttemptStart("c", timeout_s=5, log_path="/l/c.log", branch="t/c", base_commit="c0", slot=3),
+        AttemptStart("b", slot=1), AttemptStart("a", workspace="/w/a")])
+    assert numbers == [1, 2, 1]
+    assert [(t.task_id, t.state, t.attempts) for t in store.tasks(run.id)] == [
+        ("a", TaskState.RUNNING, 1), ("b", TaskState.RUNNING, 2), ("c", TaskState.RUNNING, 1),
+        ("d", TaskState.RUNNING, 1)]
+    c = store.task(run.id, "c")
+    assert (c.log_path, c.branch, c.base_commit) == ("/l/c.log", "t/c", "c0")
+    assert store.task(run.id, "a").workspace == "/w/a"
+    started = [e for e in store.events(run.id) if e.kind == EventKind.TASK_STARTED][-3:]
+    assert [(e.task_id, e.data) for e in started] == [
+        ("c", {"attempt": 1, "slot": 3, "workspace": None, "timeout_s": 5}),
+        ("b", {"attempt": 2, "slot": 1, "workspace": None, "timeout_s": None}),
+        ("a", {"attempt": 1, "slot": None, "workspace": "/w/a", "timeout_s": None})]
+    assert store.start_attempts(run.id, []) == []
+    store.finish_attempt(run.id, "c", 1, AttemptState.SUCCEEDED)
+    store.record_merge(run.id, "c", "m" * 40)
+    with pytest.raises(AlreadyMergedError):
+        store.start_attempts(run.id, [AttemptStart("c")])
 
 
 def test_finish_attempt_stores_result_and_refuses_twice(store: Store) -> None:

@@ -22,7 +22,7 @@ from ..agents import Agent, ErrorKind, ResultStatus, get_agent
 from ..git import Git
 from ..model import Isolation, Plan, Strategy, TaskId, TaskState
 from ..scheduler import PlanGraph, blocked_by_failure, next_tasks, plan_waves
-from ..store import AttemptState, Event, EventKind, RunRecord, RunState, Store, TaskRecord
+from ..store import AttemptStart, AttemptState, Event, EventKind, RunRecord, RunState, Store, TaskRecord
 from . import naming
 from .boundary import GIT_STATE, Violation, report_mismatch, revert_paths
 from .executor import Executor, LocalExecutor
@@ -233,14 +233,35 @@ class Supervisor:
             waves=self.waves,
         )
         paused = self.limits.paused()
+        specs: list[AttemptSpec] = []
         for task_id in chosen:
-            if len(self.executing) >= slots:
+            if len(self.executing) + len(specs) >= slots:
                 break
             if paused and self._agent_name(task_id) in paused:
                 continue  # its agent is rate-limited: the run waits instead of burning retries
-            self._start(task_id, workers)
+            specs.append(self._spec(task_id))
+        if specs:
+            self._start(specs, workers)
 
-    def _start(self, task_id: str, workers: Executor) -> None:
+    def _start(self, specs: list[AttemptSpec], workers: Executor) -> None:
+        recorded = self.store.start_attempts(self.run_id, [AttemptStart(
+            spec.task.id, timeout_s=spec.timeout_s, log_path=str(spec.log_path),
+            branch=naming.task_branch(self.run_id, spec.task.id, spec.attempt),
+            base_commit=spec.start_commit, slot=spec.slot) for spec in specs])
+        assert recorded == [spec.attempt for spec in specs], recorded
+        for spec in specs:
+            task_id = spec.task.id
+            self.counters.attempts[task_id] = spec.attempt
+            self._set_state(task_id, TaskState.RUNNING)
+            self.executing[task_id] = spec
+            if self.inline and self.backend.inline_ok:
+                self.deferred.append(functools.partial(self._begin_here, spec))
+            else:
+                self._later(workers, functools.partial(self._attempt, spec),
+                            lambda r, spec=spec: self.inbox.put(_AttemptDone(spec, r)))
+
+    def _spec(self, task_id: str) -> AttemptSpec:
+        """The next attempt of `task_id`, on the next free slot."""
         task = self.plan.task(task_id)
         number = self.counters.attempts.get(task_id, 0) + 1
         slot = self.free_slots.pop(0)
@@ -250,7 +271,7 @@ class Supervisor:
         # The merge queue set the head before reporting the merges this task waits for; asking
         # git per task would cost a process on the supervisor's thread.
         start_commit = self.merges.head or self.ctx.git.resolve_commit(self.ctx.integration_branch)
-        spec = AttemptSpec(
+        return AttemptSpec(
             run_id=self.run_id, plan=self.plan, task=task, attempt=number, slot=slot,
             timeout_s=timeout, start_commit=start_commit, prompt=functools.partial(self.ctx.prompts, task_id),
             agent=self._agent(task_id), agent_options={},  # settings are per agent, not per task
@@ -262,20 +283,6 @@ class Supervisor:
             parallel_phase=self.plan.phase(task.phase).parallel,
             idle_timeout_s=self.idle_timeout, result_grace_s=self.options.result_grace_s,
         )
-        recorded = self.store.start_attempt(
-            self.run_id, task_id, timeout_s=timeout, log_path=str(spec.log_path),
-            branch=naming.task_branch(self.run_id, task_id, number), base_commit=start_commit,
-            slot=slot,
-        )
-        assert recorded == number, (recorded, number)
-        self.counters.attempts[task_id] = number
-        self._set_state(task_id, TaskState.RUNNING)
-        self.executing[task_id] = spec
-        if self.inline and self.backend.inline_ok:
-            self.deferred.append(lambda: self._begin_here(spec))
-        else:
-            self._later(workers, lambda: self._attempt(spec),
-                        lambda r: self.inbox.put(_AttemptDone(spec, r)))
 
     def _attempt(self, spec: AttemptSpec) -> AttemptReport:
         """One attempt, on a worker thread."""

@@ -16,6 +16,7 @@ from shoal.store.export import (
 from shoal.store.lock import LockHolder, RunLock, lock_path
 from shoal.store.records import (
     AttemptRecord,
+    AttemptStart,
     AttemptState,
     Event,
     EventKind,
@@ -30,6 +31,7 @@ from shoal.store.store import Store, default_db_path, new_run_id
 __all__ = [
     "SCHEMA_VERSION",
     "AttemptRecord",
+    "AttemptStart",
     "AttemptState",
     "Event",
     "EventKind",

@@ -223,6 +223,21 @@ class Database:
         assert cur.lastrowid is not None
         return cur.lastrowid
 
+    def _events(
+        self,
+        conn: sqlite3.Connection,
+        run_id: str,
+        kind: EventKind | str,
+        at: float,
+        items: Sequence[tuple[str | None, Mapping[str, Any] | None]],
+    ) -> None:
+        """:meth:`_event` for several tasks (``(task_id, data)`` each), in that order."""
+        kind_text = str(getattr(kind, "value", kind))
+        conn.executemany(
+            "INSERT INTO events (run_id, ts, kind, task_id, data) VALUES (?, ?, ?, ?, ?)",
+            [(run_id, at, kind_text, task_id, dumps(dict(data or {}))) for task_id, data in items],
+        )
+
     def _require_run(self, conn: sqlite3.Connection, run_id: str) -> sqlite3.Row:
         row: sqlite3.Row | None = conn.execute(
             "SELECT * FROM runs WHERE id = ?", (run_id,)

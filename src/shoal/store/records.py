@@ -175,6 +175,19 @@ class TaskRecord:
 
 
 @dataclass(frozen=True)
+class AttemptStart:
+    """One attempt for :meth:`~shoal.store.Store.start_attempts` to start."""
+
+    task_id: str
+    timeout_s: float | None = None
+    log_path: str | None = None
+    workspace: str | None = None
+    branch: str | None = None
+    base_commit: str | None = None
+    slot: int | None = None
+
+
+@dataclass(frozen=True)
 class AttemptRecord:
     run_id: str
     task_id: TaskId
