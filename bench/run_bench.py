@@ -492,7 +492,7 @@ def overhead_report(r: OverheadResult) -> str:
     head = (f"{r.n} trivial tasks (`run: [\"true\"]`, one `sh -c` each) at {r.slots} slots, "
             f"{r.reps} alternating repetitions; wall time of the whole `shoal.run(...)` call "
             f"(plan check, run setup, final commit included; interpreter start and imports not).")
-    verdict = "met" if off / x <= 1.5 else f"missed by {off / x / 1.5:.1f}x ({off / x:.1f}x xargs)"
+    verdict = "met" if off / x <= 1.5 else f"missed: {off / x:.2f}x xargs, {off / x / 1.5:.2f}x the target"
     body = table(["", "median (s)", "min", "max", "/ xargs", "extra ms per task"], rows)
     ratio_line = (f"Target shoal <= 1.5x xargs (track_changes off): **{verdict}**. Against the "
                   f"Python floor, shoal takes {off / floor:.2f}x, "
