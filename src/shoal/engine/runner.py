@@ -24,7 +24,8 @@ from ..store import RunLock, RunRecord, RunState, Store, TaskRecord, default_db_
 from . import naming
 from .merge import merged_tasks
 from .options import RunOptions, ViolationPolicy
-from .supervisor import Observer, RunContext, Supervisor
+from .context import RunContext
+from .supervisor import Observer, Supervisor
 from .worker import stop_orphans
 
 

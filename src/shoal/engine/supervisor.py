@@ -14,23 +14,23 @@ import time
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from .. import process
 from ..agents import Agent, ErrorKind, ResultStatus, get_agent
 from ..git import Git
-from ..model import Isolation, Plan, Strategy, TaskId, TaskState
+from ..model import Isolation, Strategy, TaskState
 from ..scheduler import PlanGraph, blocked_by_failure, next_tasks, plan_waves
-from ..store import AttemptStart, AttemptState, Event, EventKind, RunRecord, RunState, Store, TaskRecord
+from ..store import AttemptStart, AttemptState, Event, EventKind, RunRecord, RunState, TaskRecord
 from . import naming
 from .boundary import GIT_STATE, Violation, report_mismatch, revert_paths
+from .context import RunContext
 from .executor import Executor, LocalExecutor
 from .inbox import Inbox
 from .inline import InlineAttempts, interrupts_deferred
 from .merge import MergeOutcome, MergeQueue
 from .limits import MAX_RATE_LIMITS, Limits, reported_cost
-from .options import RunOptions, ViolationPolicy
+from .options import ViolationPolicy
 from .refguard import RefGuard
 from .statusfiles import StatusWriter
 from .worker import AttemptReport, AttemptSpec, run_attempt
@@ -38,23 +38,6 @@ from .workspace import WorkspaceBackend, backend_for
 
 TIMEOUT_GROWTH = 1.5  # seed 001: retry a timeout once with a longer limit
 Observer = Callable[[list[Event]], None]
-
-
-@dataclass
-class RunContext:
-    """The fixed facts of a run the supervisor works on."""
-
-    plan: Plan
-    options: RunOptions
-    git: Git
-    store: Store
-    run_id: str
-    integration_branch: str
-    conflicts: Mapping[TaskId, frozenset[TaskId]]
-    prompts: Callable[[str], str]  # task id -> rendered worker prompt
-    run_dir: Path
-    executor_factory: Callable[[int], Executor] = LocalExecutor
-    graph: PlanGraph | None = None  # built from plan and conflicts when not given
 
 
 @dataclass(frozen=True)
