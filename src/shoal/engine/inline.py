@@ -94,7 +94,7 @@ class InlineAttempts:
             begun.child.terminate()
         for begun in self.running.values():
             begun.child.stop(grace_s)
-            begun.pidfile.unlink(missing_ok=True)
+            begun.reaped()
         self.running.clear()
 
 

@@ -193,7 +193,7 @@ class MergeQueue:
     def _gate(self, command: str, env: Mapping[str, str]) -> VerifyResult:
         """One gate in its own process group, its output in ``verify.log`` (the last gate's),
         its pid in ``verify.pid`` while it runs (so that a resume after ``kill -9`` of the
-        orchestrator can stop it: see :func:`.worker.stop_orphans`)."""
+        orchestrator can stop it: see :func:`.orphans.stop_orphans`)."""
         start = time.monotonic()
         log = self.scratch.parent / VERIFY_LOG
         try:

@@ -22,11 +22,11 @@ from ..prompt import render_prompt
 from ..scheduler import PlanGraph
 from ..store import RunLock, RunRecord, RunState, Store, TaskRecord, default_db_path, new_run_id, status_json
 from . import naming
+from .context import RunContext
 from .merge import merged_tasks
 from .options import RunOptions, ViolationPolicy
-from .context import RunContext
+from .orphans import stop_orphans
 from .supervisor import Observer, Supervisor
-from .worker import stop_orphans
 
 
 class RunNotFound(ShoalError):

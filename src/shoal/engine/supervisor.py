@@ -31,6 +31,7 @@ from .inline import InlineAttempts, interrupts_deferred
 from .merge import MergeOutcome, MergeQueue
 from .limits import MAX_RATE_LIMITS, Limits, reported_cost
 from .options import ViolationPolicy
+from .orphans import WorkerJournal
 from .refguard import RefGuard
 from .statusfiles import StatusWriter
 from .worker import AttemptReport, AttemptSpec, run_attempt
@@ -116,11 +117,18 @@ class Supervisor:
                                  verify=self.plan.defaults.verify, cancel=self.cancel,
                                  grace_s=self.options.grace_s)
         self.status = StatusWriter(ctx.run_dir, self.plan, self.store, self.run_id)
+        self.journal = WorkerJournal(ctx.run_dir)  # every worker's process group: see engine.orphans
         self.guard = RefGuard(ctx.git, ctx.integration_branch, self.merges)
         self.here = InlineAttempts(self.backend, self.cancel, self.guard.with_refs_all)  # see engine.inline
 
     # -- the loop --------------------------------------------------------------------------
     def run(self) -> RunState:
+        try:
+            return self._run()
+        finally:  # every worker is stopped and reaped by now
+            self.journal.close()
+
+    def _run(self) -> RunState:
         self._load_state()
         workers = self.ctx.executor_factory(self.slots)
         merger = self.ctx.executor_factory(1)
@@ -265,6 +273,7 @@ class Supervisor:
             grace_s=self.options.grace_s, max_output_bytes=self.options.max_output_bytes,
             parallel_phase=self.plan.phase(task.phase).parallel,
             idle_timeout_s=self.idle_timeout, result_grace_s=self.options.result_grace_s,
+            journal=self.journal,
         )
 
     def _attempt(self, spec: AttemptSpec) -> AttemptReport:

@@ -6,9 +6,7 @@ retries, merges and state belong to the supervisor.
 
 from __future__ import annotations
 
-import json
 import os
-import signal
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -24,11 +22,10 @@ from ..errors import ShoalError
 from ..gitparse import Change
 from ..model import Plan, Task
 from .boundary import MARKER_FILES, Violation, check_changes
-from .merge import VERIFY_PIDFILE
+from .orphans import WorkerJournal
 from .workspace import GitStateChanged, Workspace, WorkspaceBackend
 
 POLL_S = 0.2  # how often a waiting worker looks at cancel, flood and timeout
-PIDFILE = "worker.pid"  # in the attempt folder while its worker runs
 STDIN_FILE = "stdin"  # in the attempt folder: what the agent asked to get on its stdin
 
 
@@ -57,6 +54,7 @@ class AttemptSpec:
     parallel_phase: bool = True
     idle_timeout_s: float | None = None  # no output this long: stopped
     result_grace_s: float = 30.0  # still alive this long after its final result: stopped
+    journal: WorkerJournal | None = None  # where the run notes its workers (see engine.orphans)
 
 
 @dataclass(frozen=True)
@@ -119,12 +117,16 @@ class Running:
     workspace: Workspace
     argv: tuple[str, ...]
     child: process.Child
-    pidfile: Path
     watch: _Watchdog
     started: float
     timed_out: bool = False
     cancelled: bool = False
     flooded: bool = False
+
+    def reaped(self) -> None:
+        """Its worker is stopped and reaped: the run's journal no longer counts it as running."""
+        if self.spec.journal is not None:
+            self.spec.journal.ended(self.child.pid)
 
     def due(self, cancel: threading.Event) -> bool:
         """Whether the worker must be stopped now: the run is cancelled, or it ran past its time
@@ -203,17 +205,18 @@ def _spawn_in(spec: AttemptSpec, workspace: Workspace, started: float) -> Runnin
         return AttemptReport(spec, spec.agent.interpret(outcome), workspace,
                              error=exc.message, duration_s=time.monotonic() - started)
     try:
-        pidfile = _write_pidfile(spec, child)
+        if spec.journal is not None:
+            spec.journal.started(child.pid, spec.task.id, spec.attempt)
     except BaseException:
         child.stop(spec.grace_s)
         raise
-    return Running(spec, workspace, tuple(invocation.argv), child, pidfile, _Watchdog(spec, child), started)
+    return Running(spec, workspace, tuple(invocation.argv), child, _Watchdog(spec, child), started)
 
 
 def _end(running: Running, backend: WorkspaceBackend, ended_at: float | None) -> AttemptReport:
     spec, workspace, child, watch = running.spec, running.workspace, running.child, running.watch
     exit_code = child.stop(spec.grace_s)
-    running.pidfile.unlink(missing_ok=True)
+    running.reaped()
     cancelled = running.cancelled
     # A worker can write far past the limit between two polls and exit: a flood all the same
     # (otherwise whether it fails would depend on timing).
@@ -287,78 +290,6 @@ class _Watchdog:
                 return log.read(TAIL_BYTES)
         except OSError:
             return b""
-
-
-def _write_pidfile(spec: AttemptSpec, child: process.Child) -> Path:
-    """Note which process group this attempt's worker leads. The worker has its own session, so
-    it outlives an orchestrator killed with ``kill -9``; :func:`stop_orphans` finds it here."""
-    path = spec.attempt_dir / PIDFILE
-    data = json.dumps({"pid": child.pid, "run_id": spec.run_id, "task": spec.task.id}).encode()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        os.write(fd, data)  # a few dozen bytes: one write
-    finally:
-        os.close(fd)
-    return path
-
-
-def stop_orphans(run_dir: Path, run_id: str, grace_s: float = 5.0) -> list[int]:
-    """Stop the workers (and the verify gate) a killed orchestrator left running: each process
-    group named by a pidfile in the run's folder (TERM, `grace_s`, KILL). A group is only
-    signalled while one of its processes still carries ``SHOAL_RUN_ID=<run_id>``, so a reused
-    pid is never hit. Needs ``/proc`` (Linux); elsewhere they run on until they end, in
-    workspaces that no new attempt uses. Returns the process groups stopped."""
-    stopped = []
-    pidfiles = [*sorted(run_dir.glob(f"attempts/*/*/{PIDFILE}")), run_dir / VERIFY_PIDFILE]
-    for pidfile in (p for p in pidfiles if p.exists()):
-        try:
-            pgid = int(json.loads(pidfile.read_text())["pid"])
-        except (OSError, ValueError, KeyError, TypeError):
-            pgid = 0  # written half when the orchestrator died: its worker had just started
-        if pgid > 0 and any(_has_env(pid, f"SHOAL_RUN_ID={run_id}") for pid in _group(pgid)):
-            _signal_group(pgid, signal.SIGTERM)
-            deadline = time.monotonic() + grace_s
-            while _group(pgid) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            _signal_group(pgid, signal.SIGKILL)
-            deadline = time.monotonic() + 2  # not our children: init reaps them
-            while _group(pgid) and time.monotonic() < deadline:
-                time.sleep(0.02)
-            stopped.append(pgid)
-        pidfile.unlink(missing_ok=True)
-    return stopped
-
-
-def _group(pgid: int) -> list[int]:
-    """Live (not zombie) processes of process group `pgid`; empty without /proc."""
-    members = []
-    try:
-        entries = [e.name for e in os.scandir("/proc") if e.name.isdigit()]
-    except OSError:
-        return []
-    for pid in entries:
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_bytes()
-        except OSError:
-            continue
-        state, _ppid, pgrp = stat[stat.rfind(b")") + 2:].split()[:3]  # comm may hold spaces
-        if state != b"Z" and int(pgrp) == pgid:
-            members.append(int(pid))
-    return members
-
-
-def _has_env(pid: int, entry: str) -> bool:
-    try:
-        return entry.encode() in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-    except OSError:
-        return False
-
-
-def _signal_group(pgid: int, sig: int) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _remove_markers(workdir: Path) -> None:
