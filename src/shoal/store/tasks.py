@@ -87,7 +87,8 @@ class TaskWrites(Database):
         attempt numbers, in order. A handful of statements for them all, not five each."""
         ids = [s.task_id for s in starts]
         if len(set(ids)) != len(ids):
-            raise ValueError(f"a task can start one attempt at a time: {sorted(ids)}")
+            twice = sorted({i for i in ids if ids.count(i) > 1})
+            raise ValueError(f"a task can start one attempt at a time: {', '.join(twice)} given twice")
         if not starts:
             return []
         at = self._now(at)
