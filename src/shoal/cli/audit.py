@@ -8,10 +8,11 @@ import click
 
 from ..errors import ExitCode
 from ..observe import AuditReport, audit_run, open_store, pick_run
+from .commands import SUMMARIES
 from .output import FORMAT_OPTION, Marks, emit_json
 
 
-@click.command("audit")
+@click.command("audit", short_help=SUMMARIES["audit"])
 @click.argument("run_id", required=False)
 @click.option("--repo", type=click.Path(file_okay=False, path_type=Path),
               help="The repository (default: the one containing the current folder).")

@@ -9,6 +9,7 @@ import click
 from .. import api
 from ..errors import ExitCode
 from ..problem import Code, Problem, Severity
+from .commands import SUMMARIES
 from .output import FORMAT_OPTION, Marks, emit_json, severity_style
 
 # The lines of the seed-004 style "Conflict Check", each with the codes it sums up.
@@ -22,7 +23,7 @@ _CHECK_LINES = (
 )
 
 
-@click.command("check")
+@click.command("check", short_help=SUMMARIES["check"])
 @click.argument("plan", type=click.Path(path_type=Path))
 @click.option("--strict", is_flag=True, help="Treat ownership overlaps as errors, not warnings.")
 @click.option(

@@ -13,11 +13,12 @@ from ..demo import make_demo
 from ..errors import ExitCode
 from ..model import format_duration
 from .check import _print_text as print_check
+from .commands import SUMMARIES
 from .progress import PROGRESS_OPTION, progress_observer
 from .status import print_summary
 
 
-@click.command("demo")
+@click.command("demo", short_help=SUMMARIES["demo"])
 @click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path),
               help="Where to make the demo (default: a new temporary folder, kept afterwards).")
 @click.option("--max-parallel", type=click.IntRange(min=1), default=4, show_default=True)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import click
 
 from ..errors import ExitCode
+from .commands import SUMMARIES
 from .output import FORMAT_OPTION, Marks, emit_json
 
 
-@click.command("doctor")
+@click.command("doctor", short_help=SUMMARIES["doctor"])
 @click.option("--agent", "agents", multiple=True, metavar="NAME",
               help="Check only this agent (repeatable); then a missing one is a problem.")
 @FORMAT_OPTION

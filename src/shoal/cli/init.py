@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ..errors import ExitCode, ShoalError
+from .commands import SUMMARIES
 
 PLAN_NAME = "plan.yaml"
 
@@ -17,7 +18,7 @@ def example_plan_text(directory: str) -> str:
     return text.replace("{dir}", directory)
 
 
-@click.command("init")
+@click.command("init", short_help=SUMMARIES["init"])
 @click.argument("directory", default="shoal-plan", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Overwrite an existing plan.yaml.")
 def init_command(directory: Path, force: bool) -> int:

@@ -13,6 +13,7 @@ from ..engine.workspace import cleanup
 from ..errors import ExitCode, ShoalError
 from ..git import Git
 from ..store import RunState, Store, default_db_path
+from .commands import SUMMARIES
 from .output import FORMAT_OPTION, emit_json
 
 REPO_OPTION = click.option(
@@ -21,7 +22,7 @@ REPO_OPTION = click.option(
 )
 
 
-@click.command("merge")
+@click.command("merge", short_help=SUMMARIES["merge"])
 @click.argument("run_id", required=False)
 @click.option("--into", help="Branch to land on (default: the branch checked out now).")
 @REPO_OPTION
@@ -44,7 +45,7 @@ def merge_command(run_id: str | None, into: str | None, repo: Path | None, fmt: 
     return ExitCode.OK
 
 
-@click.command("cleanup")
+@click.command("cleanup", short_help=SUMMARIES["cleanup"])
 @click.argument("run_id", required=False)
 @click.option("--all", "all_runs", is_flag=True, help="Every finished run of the repository.")
 @click.option("--delete-integration", is_flag=True,

@@ -10,10 +10,11 @@ from .. import api, planfile
 from ..errors import ExitCode, ShoalError
 from ..model import PlanFormat, Strategy, format_duration
 from ..scheduler import execution_strategy
+from .commands import SUMMARIES
 from .output import FORMAT_OPTION, emit_json
 
 
-@click.command("plan")
+@click.command("plan", short_help=SUMMARIES["plan"])
 @click.argument("plan", type=click.Path(path_type=Path))
 @click.option(
     "--strategy",

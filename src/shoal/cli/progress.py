@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from ..display import LiveDisplay, PlainDisplay
+from ..display.lines import PlainDisplay
 from ..model import Plan
+
+if TYPE_CHECKING:
+    from ..display.board import LiveDisplay
 
 PROGRESS_OPTION = click.option(
     "--progress",
@@ -32,8 +36,13 @@ def progress_observer(mode: str, plan: Plan | None, fmt: str = "text", *,
     if mode == "off":
         yield None
         return
-    display = (LiveDisplay(plan, repo=repo) if mode == "live" and plan is not None
-               else PlainDisplay(lambda line: click.echo(line, err=True)))
+    display: PlainDisplay | LiveDisplay
+    if mode == "live" and plan is not None:
+        from ..display.board import LiveDisplay  # rich, only for a board
+
+        display = LiveDisplay(plan, repo=repo)
+    else:
+        display = PlainDisplay(lambda line: click.echo(line, err=True))
     try:
         yield display
     finally:

@@ -8,10 +8,11 @@ import click
 
 from .. import api
 from ..errors import ExitCode
+from .commands import SUMMARIES
 from .output import emit_json
 
 
-@click.command("prompt")
+@click.command("prompt", short_help=SUMMARIES["prompt"])
 @click.argument("plan", type=click.Path(path_type=Path))
 @click.argument("task")
 @click.option("--max-parallel", type=click.IntRange(min=1), help="Slots assumed for the wave context.")

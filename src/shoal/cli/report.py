@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from ..errors import ExitCode
+from .commands import SUMMARIES
 
 
 def _write(path: Path, text: str) -> None:
@@ -26,7 +27,7 @@ def _write(path: Path, text: str) -> None:
         raise
 
 
-@click.command("report")
+@click.command("report", short_help=SUMMARIES["report"])
 @click.argument("run_id", required=False)
 @click.option("--repo", type=click.Path(file_okay=False, path_type=Path),
               help="The repository (default: the one containing the current folder).")

@@ -9,6 +9,7 @@ import click
 from .. import api, engine
 from ..errors import ExitCode
 from ..model import Isolation, Strategy, parse_duration
+from .commands import SUMMARIES
 from .output import FORMAT_OPTION, emit_json
 from .progress import PROGRESS_OPTION, progress_observer
 from .status import print_summary
@@ -19,7 +20,7 @@ REPO_OPTION = click.option(
 )
 
 
-@click.command("run")
+@click.command("run", short_help=SUMMARIES["run"])
 @click.argument("plan", type=click.Path(path_type=Path), required=False)
 @REPO_OPTION
 @click.option("--base", default="HEAD", show_default=True, help="Commit the run starts from.")
@@ -106,7 +107,7 @@ def _report(result: engine.RunResult, fmt: str) -> int:
     return ExitCode.OK if result.ok else ExitCode.PROBLEMS
 
 
-@click.command("resume")
+@click.command("resume", short_help=SUMMARIES["resume"])
 @click.argument("run_id", required=False)
 @REPO_OPTION
 @PROGRESS_OPTION

@@ -6,10 +6,11 @@ import click
 
 from .. import planfile
 from ..errors import ExitCode
+from .commands import SUMMARIES
 from .output import emit_json
 
 
-@click.command("schema")
+@click.command("schema", short_help=SUMMARIES["schema"])
 @click.option(
     "--format", "fmt", type=click.Choice(["json", "md"]), default="json", show_default=True,
     help="JSON Schema, or the Markdown reference kept in docs/plan-schema.md.",

@@ -11,6 +11,7 @@ import click
 from .. import engine
 from ..errors import ExitCode
 from ..model import TaskState, format_duration
+from .commands import SUMMARIES
 from .output import FORMAT_OPTION, emit_json
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ def print_summary(result: engine.RunResult, metrics: RunMetrics | None = None) -
         click.echo(f"  retry the failed tasks with: shoal run --retry-failed {run.id}{where}")
 
 
-@click.command("status")
+@click.command("status", short_help=SUMMARIES["status"])
 @click.argument("run_id", required=False)
 @click.option("--repo", type=click.Path(file_okay=False, path_type=Path),
               help="The repository (default: the one containing the current folder).")

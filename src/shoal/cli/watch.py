@@ -9,9 +9,10 @@ import click
 
 from ..errors import ExitCode
 from ..store import RunState
+from .commands import SUMMARIES
 
 
-@click.command("watch")
+@click.command("watch", short_help=SUMMARIES["watch"])
 @click.argument("run_id", required=False)
 @click.option("--repo", type=click.Path(file_okay=False, path_type=Path),
               help="The repository (default: the one containing the current folder).")

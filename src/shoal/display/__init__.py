@@ -5,9 +5,27 @@ A board is drawn from a :class:`RunSnapshot`, which both the run in this process
 database by :class:`~shoal.display.source.RunReader`) build with a :class:`BoardState`.
 """
 
-from .board import LiveDisplay, render_board
-from .lines import PlainDisplay, describe_event
-from .snapshot import BoardState, RunSnapshot, TaskExtra, TaskView
+from __future__ import annotations
 
-__all__ = ["BoardState", "LiveDisplay", "PlainDisplay", "RunSnapshot", "TaskExtra", "TaskView",
-           "describe_event", "render_board"]
+import importlib
+from typing import Any
+
+# Loaded on first use: plain progress lines must not pay for importing rich.
+_EXPORTS = {
+    "LiveDisplay": "board",
+    "render_board": "board",
+    "PlainDisplay": "lines",
+    "describe_event": "lines",
+    "BoardState": "snapshot",
+    "RunSnapshot": "snapshot",
+    "TaskExtra": "snapshot",
+    "TaskView": "snapshot",
+}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module 'shoal.display' has no attribute {name!r}")

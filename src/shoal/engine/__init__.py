@@ -15,9 +15,9 @@ _EXPORTS = {
     "run": "runner",
     "resume": "runner",
     "retry_failed": "runner",
-    "load_result": "runner",
-    "RunResult": "runner",
-    "RunNotFound": "runner",
+    "load_result": "result",
+    "RunResult": "result",
+    "RunNotFound": "result",
     "RunOptions": "options",
     "ViolationPolicy": "options",
 }

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -20,60 +19,14 @@ from ..git import Git
 from ..model import Isolation, Plan, Strategy, TaskId, TaskState
 from ..prompt import render_prompt
 from ..scheduler import PlanGraph
-from ..store import RunLock, RunRecord, RunState, Store, TaskRecord, default_db_path, new_run_id, status_json
+from ..store import RunLock, RunRecord, RunState, Store, default_db_path, new_run_id
 from . import naming
 from .context import RunContext
 from .merge import merged_tasks
 from .options import RunOptions, ViolationPolicy
 from .orphans import stop_orphans
+from .result import RunResult, open_run, repository
 from .supervisor import Observer, Supervisor
-
-
-class RunNotFound(ShoalError):
-    pass
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """How a run ended. ``to_json()`` is what `shoal status --format json` prints."""
-
-    run: RunRecord
-    tasks: tuple[TaskRecord, ...]
-    run_dir: Path
-
-    @property
-    def run_id(self) -> str:
-        return self.run.id
-
-    @property
-    def state(self) -> RunState:
-        return RunState(self.run.state)
-
-    @property
-    def ok(self) -> bool:
-        return self.state is RunState.SUCCEEDED
-
-    @property
-    def integration_branch(self) -> str:
-        return self.run.integration_branch or naming.integration_branch(self.run.id)
-
-    def task(self, task_id: str) -> TaskRecord:
-        for t in self.tasks:
-            if t.task_id == task_id:
-                return t
-        raise KeyError(task_id)
-
-    def to_json(self) -> dict[str, Any]:
-        data = status_json(self.run, self.tasks)
-        data["run"]["run_dir"] = str(self.run_dir)
-        return data
-
-
-def _repository(repo: str | os.PathLike[str] | None) -> Git:
-    git = Git(Path(repo) if repo else Path.cwd())
-    git.toplevel()  # raises NotARepository with a hint
-    git.require_version()
-    return git
 
 
 def _checked_plan(plan: api.PlanLike, repo: Path) -> api.CheckReport:
@@ -142,7 +95,7 @@ def run(
     :class:`PlanInvalidError` for a plan with errors, :class:`RunInProgressError` when
     another run holds the repository.
     """
-    git = _repository(repo)
+    git = repository(repo)
     top = git.toplevel()
     report = _checked_plan(plan, top)
     options = RunOptions(
@@ -228,13 +181,6 @@ def _supervise(git: Git, store: Store, run_id: str, report: api.CheckReport, opt
     return RunResult(run, tuple(tasks), run_dir)
 
 
-def _open_run(git: Git, store: Store, run_id: str | None) -> RunRecord:
-    record = store.get_run(run_id) if run_id else store.latest_run()
-    if record is None:
-        raise RunNotFound("this repository has no shoal runs yet", hint="start one with `shoal run PLAN`")
-    return record
-
-
 def _reload_plan(record: RunRecord, repo: Path) -> api.CheckReport:
     if not record.plan_path or not Path(record.plan_path).exists():
         raise ShoalError(
@@ -248,12 +194,12 @@ def resume(run_id: str | None = None, *, repo: str | os.PathLike[str] | None = N
            observer: Observer | None = None) -> RunResult:
     """Finish an interrupted run (Ctrl-C or a crash): merged work is not redone, tasks that
     were in flight start a fresh attempt, every task's work is merged exactly once."""
-    git = _repository(repo)
+    git = repository(repo)
     common = git.common_dir()
     with RunLock(common) as lock:
         store = Store.open(default_db_path(common))
         try:
-            record = _open_run(git, store, run_id)
+            record = open_run(git, store, run_id)
             if RunState(record.state).terminal:
                 raise ShoalError(
                     f"run {record.id} already ended ({record.state}); there is nothing to resume",
@@ -289,13 +235,13 @@ def retry_failed(run_id: str | None = None, *, repo: str | os.PathLike[str] | No
                  observer: Observer | None = None) -> RunResult:
     """Run again only the failed, blocked, skipped and cancelled tasks of a finished run,
     on top of its integration branch."""
-    git = _repository(repo)
+    git = repository(repo)
     common = git.common_dir()
     with RunLock(common) as lock:
         store = Store.open(default_db_path(common))
         try:
             _settle_crashed_runs(store, common)
-            record = _open_run(git, store, run_id)
+            record = open_run(git, store, run_id)
             if not RunState(record.state).terminal:
                 raise ShoalError(f"run {record.id} has not ended ({record.state})",
                                  hint=f"`shoal resume {record.id}` finishes it")
@@ -316,17 +262,3 @@ def retry_failed(run_id: str | None = None, *, repo: str | os.PathLike[str] | No
                               ignore_attempts_before=fresh)
         finally:
             store.close()
-
-
-def load_result(run_id: str | None = None, *, repo: str | os.PathLike[str] | None = None) -> RunResult:
-    """The current state of a run (the latest by default), read without taking any lock."""
-    git = _repository(repo)
-    path = default_db_path(git.common_dir())
-    if not path.exists():
-        raise RunNotFound("this repository has no shoal runs yet", hint="start one with `shoal run PLAN`")
-    store = Store.open(path, create=False)
-    try:
-        record = _open_run(git, store, run_id)
-        return RunResult(record, tuple(store.tasks(record.id)), naming.run_dir(git.common_dir(), record.id))
-    finally:
-        store.close()
