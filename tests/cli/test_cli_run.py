@@ -104,3 +104,23 @@ def test_status_without_runs_exits_2_with_a_hint(shoal, tmp_path):
     repo = make_repo(tmp_path / "repo", {"README.md": "hi\n"})
     result = shoal("status", "--repo", repo)
     assert result.code == 2 and "shoal run" in result.err
+
+
+def test_run_reads_the_plan_once_unless_a_board_needs_it(shoal, tmp_path, monkeypatch):
+    from shoal import planfile
+    from shoal.testing import make_repo
+
+    repo = make_repo(tmp_path / "repo", {"README.md": "hi\n"})
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("version: 1\ntasks:\n  - {id: a, owns: [a.txt], run: ['echo a > a.txt']}\n")
+    reads: list[object] = []
+    real = planfile.read_plan
+    monkeypatch.setattr(planfile, "read_plan", lambda path: reads.append(path) or real(path))
+    for n, progress in enumerate(("off", "plain", "auto"), start=1):  # auto: not a terminal here
+        result = shoal("run", plan, "--repo", repo, "--progress", progress)
+        assert result.code == 0, result.out + result.err
+        assert len(reads) == n, progress
+    # the board is drawn from the plan before the run starts: read once more for it
+    result = shoal("run", plan, "--repo", repo, "--progress", "live")
+    assert result.code == 0, result.out + result.err
+    assert len(reads) == 5

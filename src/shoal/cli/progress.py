@@ -26,13 +26,18 @@ PROGRESS_OPTION = click.option(
 )
 
 
+def shows_board(mode: str) -> bool:
+    """Whether `mode` draws the live board, which needs the plan before the run starts."""
+    return mode == "live" or (mode == "auto" and sys.stderr.isatty())
+
+
 @contextmanager
 def progress_observer(mode: str, plan: Plan | None, fmt: str = "text", *,
                       repo: Path | None = None) -> Iterator[object]:
     """The display for `mode`; `repo` lets the live board find the run's state database (log
     lines, commits, cost) when the run is not in the current folder."""
     if mode == "auto":
-        mode = "live" if sys.stderr.isatty() and plan is not None else "plain"
+        mode = "live" if shows_board(mode) and plan is not None else "plain"
     if mode == "off":
         yield None
         return

@@ -11,7 +11,7 @@ from ..errors import ExitCode
 from ..model import Isolation, Strategy, parse_duration
 from .commands import SUMMARIES
 from .output import FORMAT_OPTION, emit_json
-from .progress import PROGRESS_OPTION, progress_observer
+from .progress import PROGRESS_OPTION, progress_observer, shows_board
 from .status import print_summary
 
 REPO_OPTION = click.option(
@@ -76,7 +76,8 @@ def run_command(plan: Path | None, repo: Path | None, base: str, max_parallel: i
                 settings["command"] = {"command": json.loads(agent_command)}
             except json.JSONDecodeError as exc:
                 raise click.BadParameter(f"not JSON: {exc}", param_hint="--agent-command") from None
-        loaded = api.check(plan).plan
+        # only the board needs the plan up front; the run reads and checks it anyway
+        loaded = api.check(plan).plan if shows_board(progress) else None
         with progress_observer(progress, loaded, fmt, repo=repo) as observer:
             result = engine.run(
                 plan, repo=repo, base=base, max_parallel=max_parallel, strategy=strategy,
