@@ -12,7 +12,7 @@ import shlex
 import sys
 from pathlib import Path
 
-import yaml
+import yaml  # type: ignore[import-untyped]
 
 from .testing import make_repo
 

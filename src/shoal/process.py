@@ -310,7 +310,7 @@ def _checked(argv: Sequence[str], cwd: Path) -> tuple[tuple[str, ...], Path]:
     return tuple(os.fspath(a) for a in argv), cwd
 
 
-def _popen(argv: tuple[str, ...], cwd: Path, env: Mapping[str, str] | None,
+def _popen(argv: tuple[str, ...], cwd: Path, env: Mapping[str, str] | Mapping[bytes, bytes] | None,
            stdin: Any, stdout: Any, stderr: Any) -> subprocess.Popen[bytes]:
     env = clean_env() if env is None else dict(env)
     try:

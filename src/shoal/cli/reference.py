@@ -13,8 +13,8 @@ def _command_help(name: str, command: click.Command, parent: click.Context) -> s
     lines = [f"## `shoal {name}`", "", "```text", f"shoal {name} {usage}".rstrip(), "```", ""]
     lines += [inspect_help(command), ""]
     # options only: whether click lists arguments here differs between click versions
-    rows = [p.get_help_record(ctx) for p in command.get_params(ctx) if isinstance(p, click.Option)]
-    rows = [r for r in rows if r]
+    rows = [r for p in command.get_params(ctx)
+            if isinstance(p, click.Option) and (r := p.get_help_record(ctx))]
     if rows:
         lines += ["| option | meaning |", "|---|---|"]
         for opt, text in rows:
@@ -42,7 +42,9 @@ def render() -> str:
         "",
     ]
     for name in cli.list_commands(root):
-        parts.append(_command_help(name, cli.get_command(root, name), root))
+        command = cli.get_command(root, name)
+        assert command is not None, name  # list_commands names only registered commands
+        parts.append(_command_help(name, command, root))
     return "\n".join(parts).rstrip() + "\n"
 
 

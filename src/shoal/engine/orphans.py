@@ -82,12 +82,12 @@ def stop_orphans(run_dir: Path, run_id: str, grace_s: float = 5.0) -> list[int]:
     groups stopped. The journal starts afresh: none of them runs any more."""
     stopped = []
     pidfiles = [*sorted(run_dir.glob(f"attempts/*/*/{LEGACY_PIDFILE}")), run_dir / VERIFY_PIDFILE]
-    groups = [(pgid, None) for pgid in running_groups(run_dir)]
-    for pidfile in (p for p in pidfiles if p.exists()):
+    groups: list[tuple[int, Path | None]] = [(pgid, None) for pgid in running_groups(run_dir)]
+    for path in (p for p in pidfiles if p.exists()):
         try:
-            groups.append((int(json.loads(pidfile.read_text())["pid"]), pidfile))
+            groups.append((int(json.loads(path.read_text())["pid"]), path))
         except (OSError, ValueError, KeyError, TypeError):
-            groups.append((0, pidfile))  # written half when the orchestrator died
+            groups.append((0, path))  # written half when the orchestrator died
     for pgid, pidfile in groups:
         if pgid > 0 and any(_has_env(pid, f"SHOAL_RUN_ID={run_id}") for pid in _group(pgid)):
             _signal_group(pgid, signal.SIGTERM)

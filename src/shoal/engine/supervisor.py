@@ -14,12 +14,12 @@ import time
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from .. import process
 from ..agents import Agent, ErrorKind, ResultStatus, get_agent
 from ..git import Git
-from ..model import Isolation, Strategy, TaskState
+from ..model import Isolation, Strategy, TaskId, TaskState
 from ..scheduler import PlanGraph, blocked_by_failure, next_tasks, plan_waves
 from ..store import AttemptStart, AttemptState, Event, EventKind, RunRecord, RunState, TaskRecord
 from . import naming
@@ -101,13 +101,11 @@ class Supervisor:
         self.base_env = {os.fsencode(k): os.fsencode(v) for k, v in process.clean_env().items()}
         # starts to make once the pass's store batch has committed
         self.deferred: list[Callable[[], None]] = []
-        tracking = {} if self.isolation is not Isolation.NONE or self.options.track_changes \
+        tracking: dict[str, Any] = {} if self.isolation is not Isolation.NONE or self.options.track_changes \
             else {"track_changes": False}
         self.backend: WorkspaceBackend = backend_for(
             self.isolation, ctx.git, self.run_id,
-            setup=self.plan.setup, copy=self.plan.copy, port_base=self.options.port_base,
-            **tracking,
-        )
+            setup=self.plan.setup, copy=self.plan.copy, port_base=self.options.port_base, **tracking)
         defaults = self.plan.defaults
         self.idle_timeout = self.options.idle_timeout_s or defaults.idle_timeout
         self.limits = Limits(budget_usd=self.options.budget_usd or defaults.budget_usd,
@@ -214,15 +212,13 @@ class Supervisor:
 
     def _start_ready(self, workers: Executor) -> None:
         busy = set(self.executing) | self.merging
-        succeeded, finished = self.succeeded, self.finished
+        succeeded, finished = self._ids()
         slots = 1 if self.sequential else self.slots
         # A task waiting for its merge holds no slot but still counts for conflicts: whatever
         # conflicts with it must start from its merged result.
         chosen = next_tasks(
-            self.graph, running=busy, succeeded=succeeded, finished=finished,
-            max_parallel=slots + len(self.merging), strategy=self.options.strategy,
-            waves=self.waves,
-        )
+            self.graph, running=cast("set[TaskId]", busy), succeeded=succeeded, finished=finished,
+            max_parallel=slots + len(self.merging), strategy=self.options.strategy, waves=self.waves)
         paused = self.limits.paused()
         specs: list[AttemptSpec] = []
         for task_id in chosen:
@@ -249,7 +245,13 @@ class Supervisor:
                 self.deferred.append(functools.partial(self._begin_here, spec))
             else:
                 self._later(workers, functools.partial(self._attempt, spec),
-                            lambda r, spec=spec: self.inbox.put(_AttemptDone(spec, r)))
+                            functools.partial(self._attempt_ended, spec))
+
+    def _ids(self) -> tuple[set[TaskId], set[TaskId]]:  # the store's ids are the plan's TaskIds
+        return cast("tuple[set[TaskId], set[TaskId]]", (self.succeeded, self.finished))
+
+    def _attempt_ended(self, spec: AttemptSpec, report: AttemptReport | BaseException) -> None:
+        self.inbox.put(_AttemptDone(spec, report))
 
     def _spec(self, task_id: str) -> AttemptSpec:
         """The next attempt of `task_id`, on the next free slot."""
@@ -273,8 +275,7 @@ class Supervisor:
             grace_s=self.options.grace_s, max_output_bytes=self.options.max_output_bytes,
             parallel_phase=self.plan.phase(task.phase).parallel,
             idle_timeout_s=self.idle_timeout, result_grace_s=self.options.result_grace_s,
-            journal=self.journal,
-        )
+            journal=self.journal)
 
     def _attempt(self, spec: AttemptSpec) -> AttemptReport:
         """One attempt, on a worker thread."""
@@ -369,7 +370,7 @@ class Supervisor:
             task_state=TaskState.SUCCEEDED if unmerged else None,
             reason="no per-task merge in this isolation mode" if unmerged else None,
         )
-        if unmerged:
+        if head is None:
             self._terminal(task_id, TaskState.SUCCEEDED)
             self._discard(report)
             return
@@ -416,8 +417,7 @@ class Supervisor:
         self.store.finish_attempt(
             self.run_id, task_id, spec.attempt, AttemptState.RATE_LIMITED,
             exit_code=report.exit_code, result=report.result.to_json(), error="rate limited",
-            task_state=TaskState.PENDING, reason=reason,
-        )
+            task_state=TaskState.PENDING, reason=reason)
         self.store.append_event(self.run_id, EventKind.RATE_LIMITED, task_id=task_id, data={
             "agent": agent, "pause_s": pause, "in_a_row": self.limits.in_a_row[task_id],
             "message": reason})
@@ -438,6 +438,7 @@ class Supervisor:
             return
         verify = [v.to_json() for v in outcome.verify]
         if outcome.state == "merged":
+            assert outcome.commit is not None, "a merge names its commit"
             self.store.record_merge(self.run_id, task_id, outcome.commit, verify={"gates": verify})
             self._terminal(task_id, TaskState.SUCCEEDED)
             self._discard(report)
@@ -516,7 +517,8 @@ class Supervisor:
         if not self.unreachable_stale:  # nothing ended without succeeding since the last look
             return
         self.unreachable_stale = False
-        blocked_tasks = blocked_by_failure(self.graph, succeeded=self.succeeded, finished=self.finished)
+        succeeded, finished = self._ids()
+        blocked_tasks = blocked_by_failure(self.graph, succeeded=succeeded, finished=finished)
         for task_id, blocked in blocked_tasks.items():
             if task_id in self.executing or task_id in self.merging:
                 continue
@@ -577,11 +579,11 @@ class Supervisor:
             if commit:
                 self.ctx.git.update_ref(f"refs/heads/{self.ctx.integration_branch}", commit)
         ok = all(s is TaskState.SUCCEEDED for s in self.states.values())
-        state = RunState.SUCCEEDED if ok else RunState.FAILED
-        self.store.set_run_state(self.run_id, state)
+        run_state = RunState.SUCCEEDED if ok else RunState.FAILED
+        self.store.set_run_state(self.run_id, run_state)
         self._publish(files=False)
         self.final = self.status.finish()  # the final files, once
-        return state
+        return run_state
 
     def _interrupt(self, workers: Executor, merger: Executor) -> None:
         """Ctrl-C or a crash of the loop: stop every worker, keep what merged, stay resumable."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -257,7 +258,7 @@ class _Watchdog:
         self.spec, self.child = spec, child
         own = getattr(type(spec.agent), "final_output_seen", BaseAgent.final_output_seen)
         # an agent that cannot tell (the base's answer is always no) costs no log reads
-        self.final_seen = None if own is BaseAgent.final_output_seen else spec.agent.final_output_seen
+        self.final_seen = None if own is BaseAgent.final_output_seen else types.MethodType(own, spec.agent)
         self.size, self.changed = 0, time.monotonic()
         self.result_at: float | None = None
         self.idled = self.lingered = False

@@ -11,8 +11,8 @@ mistake becomes a ``Problem`` so that `shoal check` reports them all at once.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from shoal.errors import PlanInvalidError
@@ -48,7 +48,7 @@ class LoadedPlan:
     problems: tuple[Problem, ...]
 
 
-def read_plan(path: str | Path) -> LoadedPlan:
+def read_plan(path: str | os.PathLike[str]) -> LoadedPlan:
     """Read a plan file or folder; raises ``PlanReadError`` only if it cannot be read at all."""
     source = str(path)
     target = find_plan(path)
@@ -90,7 +90,7 @@ def render_schema_markdown() -> str:
     return schemadoc.render_schema_markdown()
 
 
-def load_plan(path: str | Path) -> Plan:
+def load_plan(path: str | os.PathLike[str]) -> Plan:
     """Read a plan; raise ``PlanInvalidError`` (listing every error) if it has errors."""
     loaded = read_plan(path)
     errors = tuple(p for p in loaded.problems if p.severity is Severity.ERROR)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from shoal.errors import PlanReadError
@@ -19,7 +20,7 @@ LOOKED_FOR = (
 )
 
 
-def find_plan(path: str | Path) -> Path:
+def find_plan(path: str | os.PathLike[str]) -> Path:
     """The plan file or plan folder that ``path`` names.
 
     A file is returned as it is. In a folder, in this order: a plan folder
