@@ -11,10 +11,8 @@ The library API (the CLI is a thin layer over it):
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 from ._version import __version__
+from .lazy import lazy_getattr
 
 # Loaded on first use so that `import shoal.model` stays cheap and cycle-free.
 _EXPORTS = {
@@ -38,8 +36,4 @@ _EXPORTS = {
 
 __all__ = ["__version__", *_EXPORTS]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    raise AttributeError(f"module 'shoal' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

@@ -7,8 +7,7 @@ database by :class:`~shoal.display.source.RunReader`) build with a :class:`Board
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ..lazy import lazy_getattr
 
 # Loaded on first use: plain progress lines must not pay for importing rich.
 _EXPORTS = {
@@ -24,8 +23,4 @@ _EXPORTS = {
 
 __all__ = list(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    raise AttributeError(f"module 'shoal.display' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _EXPORTS)
