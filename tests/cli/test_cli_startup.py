@@ -73,7 +73,7 @@ def test_plain_progress_does_not_load_rich() -> None:
 
 
 def test_the_display_package_still_exports_its_names() -> None:
-    import shoal.display as display
+    from shoal import display
 
     for name in display.__all__:
         assert getattr(display, name) is not None
