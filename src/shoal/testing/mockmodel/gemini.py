@@ -1,0 +1,5 @@
+NAME = "gemini"
+
+
+def handle(request, turn):
+    return None
