@@ -69,3 +69,51 @@ def test_trailing_json():
     assert trailing_json('{"a": 1}') == {"a": 1}
     assert trailing_json("no json here") is None
     assert trailing_json('{"a": 1}\ntrailing words') is None
+
+
+def test_find_report_shoal_report_line():
+    """The form a worker gives where a fence would be taken for a file (aider's whole format)."""
+    text = ('src/a.py\n```\nprint(1)\n```\n\n'
+            'shoal-report: {"status": "blocked", "files_modified": ["src/a.py"], '
+            '"blocker": "no spec", "notes": "n"}\n')
+    report, notes = find_report(text)
+    assert report is not None and notes == ()
+    assert (report.status, report.files_modified, report.blocker) == ("blocked", ("src/a.py",), "no spec")
+
+
+@pytest.mark.parametrize("line", [
+    'SHOAL-REPORT: {"status": "pass"}',
+    '**shoal-report:** {"status": "pass"} and some words after it',
+    '`shoal_report: {"status": "pass"}`',
+    'shoal-report:\n{\n  "status": "pass",\n  "notes": "over\nlines"\n}',  # a string broken by a terminal
+])
+def test_find_report_shoal_report_line_spellings(line):
+    report, _ = find_report(f"Done.\n\n{line}\n")
+    assert report is not None and report.status == "pass"
+
+
+def test_find_report_the_last_of_both_forms_wins():
+    block = '```json\n{"status": "fail"}\n```'
+    line = 'shoal-report: {"status": "pass"}'
+    assert find_report(f"{block}\n{line}\n")[0].status == "pass"
+    assert find_report(f"{line}\n{block}\n")[0].status == "fail"
+    # a shoal-report line inside a fenced json block is part of that block, not a report
+    report, notes = find_report(f'```json\n{line}\n```\n')
+    assert report is None and notes[0].startswith("ignored a ```json block: not valid JSON")
+
+
+def test_find_report_broken_shoal_report_lines_are_notes():
+    text = ('```json\n{"status": "pass"}\n```\n'
+            'shoal-report: {"status": "maybe"}\n'
+            'shoal-report: {"status": \n'
+            'shoal-report: [1]\n')
+    report, notes = find_report(text)
+    assert report is not None and report.status == "pass"  # the broken later ones are skipped
+    assert notes == ("ignored a shoal-report line: not a JSON object",
+                     "ignored a shoal-report line: not valid JSON (Expecting value: line 1 column 12 (char 11))",
+                     "ignored a shoal-report line: status 'maybe' is none of pass, fail, blocked")
+
+
+def test_find_report_a_flood_of_shoal_report_lines_stays_bounded():
+    report, notes = find_report('shoal-report: {"status": [\n' * 20_000)
+    assert report is None and notes[-1] == "ignored 19997 more shoal-report lines"

@@ -7,6 +7,12 @@ Workers end with a block such as::
      "test_results": {"ran": 5, "passed": 5, "failed": 0},
      "blocker": null, "notes": "...", "duration_minutes": 15}
     ```
+
+or, where a fence would be taken for something else (aider's ``whole`` edit format reads
+every fenced block of a reply as the content of a file), with the same JSON object after
+``shoal-report:`` at the start of a line, outside any fence::
+
+    shoal-report: {"status": "pass", "files_modified": [...], "notes": "..."}
 """
 
 from __future__ import annotations
@@ -38,6 +44,13 @@ _STATUS_WORDS = {
 # Scanned line by line so a flood of unclosed fences stays linear.
 _MAX_NOTES = 3
 _OPENING = re.compile(r"```[ \t]*json[ \t]*$", re.IGNORECASE)
+# ``shoal-report:`` at the start of a line (markdown emphasis or a quote before it tolerated),
+# then a JSON object that may run over the next lines, read up to a bounded length.
+REPORT_LINE_PREFIX = "shoal-report:"
+_REPORT_LINE = re.compile(r"^[ \t>*_`]*shoal[-_ ]report[*_`]*[ \t]*:[*_`]*[ \t]*", re.IGNORECASE)
+_LINE_REPORT_LINES = 200
+_LINE_REPORT_CHARS = 65_536
+_DECODER = json.JSONDecoder(strict=False)  # a line broken inside a string by a terminal
 
 
 @dataclass(frozen=True)
@@ -120,40 +133,64 @@ class WorkerReport:
 
 
 def find_report(text: str) -> tuple[WorkerReport | None, tuple[str, ...]]:
-    """The report from the LAST fenced ``json`` block of ``text`` that is one.
+    """The report from the LAST fenced ``json`` block or ``shoal-report:`` line of ``text``
+    that is one.
 
     Returns the report (or None) and notes about later blocks that were skipped
     because they were broken, so a bad block is reported, never fatal.
     """
     notes: list[str] = []
-    skipped = 0
+    skipped: list[str] = []
     report = None
-    for body in reversed(_fenced_json_blocks(text)):
+    for kind, body in reversed(_candidates(text)):
         try:
             report = WorkerReport.from_json(body)
             break
         except ValueError as exc:
-            skipped += 1
-            if skipped <= _MAX_NOTES:
-                notes.append(f"ignored a ```json block: {exc}")
-    if skipped > _MAX_NOTES:
-        notes.append(f"ignored {skipped - _MAX_NOTES} more ```json blocks")
+            skipped.append(kind)
+            if len(skipped) <= _MAX_NOTES:
+                notes.append(f"ignored a {kind}: {exc}")
+    if len(skipped) > _MAX_NOTES:
+        kinds = set(skipped[_MAX_NOTES:])
+        what = f"{kinds.pop()}s" if len(kinds) == 1 else "```json blocks and shoal-report lines"
+        notes.append(f"ignored {len(skipped) - _MAX_NOTES} more {what}")
     return report, tuple(notes)
 
 
-def _fenced_json_blocks(text: str) -> list[str]:
-    blocks: list[str] = []
+def _candidates(text: str) -> list[tuple[str, str | Mapping[str, Any]]]:
+    """Every fenced ``json`` block's body and every ``shoal-report:`` line's JSON, in order."""
+    found: list[tuple[str, str | Mapping[str, Any]]] = []
+    lines = text.splitlines()
     body: list[str] | None = None
-    for line in text.splitlines():
+    for i, line in enumerate(lines):
         if body is not None:
             if line.lstrip().startswith("```"):
-                blocks.append("\n".join(body))
+                found.append(("```json block", "\n".join(body)))
                 body = None
             else:
                 body.append(line)
         elif _OPENING.search(line.rstrip()):
             body = []
-    return blocks
+        elif match := _REPORT_LINE.match(line):
+            found.append(("shoal-report line", _line_report(lines, i, match.end())))
+    return found
+
+
+def _line_report(lines: list[str], index: int, start: int) -> str | Mapping[str, Any]:
+    """The JSON object after ``shoal-report:``, decoded (the text, when it does not decode:
+    `WorkerReport.from_json` then says why)."""
+    parts, size = [lines[index][start:]], len(lines[index]) - start
+    for line in lines[index + 1:index + _LINE_REPORT_LINES]:
+        if size > _LINE_REPORT_CHARS:
+            break
+        parts.append(line)
+        size += len(line) + 1
+    rest = "\n".join(parts).lstrip()
+    try:
+        value, _ = _DECODER.raw_decode(rest)
+    except ValueError:
+        return rest.split("\n", 1)[0][:200] or "(nothing after it)"
+    return value if isinstance(value, Mapping) else json.dumps(value)
 
 
 def _strings(value: Any) -> tuple[str, ...]:
