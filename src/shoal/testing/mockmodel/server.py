@@ -42,7 +42,8 @@ class Turn:
         response.task = conversation.task
         return response
 
-    def answer(self, conversation: Conversation, render: Renderer, error: ErrorMaker) -> Response:
+    def answer(self, conversation: Conversation, render: Renderer, error: ErrorMaker,
+               label: str | None = None) -> Response:
         """The scripted delay, then the scripted error or the worker's next step."""
         entry = self.worker.entry(conversation)
         if entry.delay:
@@ -53,9 +54,7 @@ class Turn:
             return response
         step = self.worker.next_step(conversation)
         response = render(step, entry)
-        response.step = step.kind if step.kind != "final" else "final"
-        if step.path:
-            response.step += f":{step.path}"
+        response.step = label or (f"{step.kind}:{step.path}" if step.path else step.kind)
         response.task = conversation.task
         return response
 
