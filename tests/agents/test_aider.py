@@ -14,7 +14,7 @@ from shoal.agents import (
     ResultStatus,
     get_agent,
 )
-from shoal.agents.aider import ANALYTICS_LOG
+from shoal.agents.aider import ANALYTICS_LOG, CHAT_HISTORY, parse_chat_history
 from shoal.model import Task, TaskId, TaskState
 from shoal.testing import make_repo
 
@@ -55,6 +55,9 @@ def test_arguments(make_request, workdir, attempt_dir):
     # globs expanded to files that exist; a literal file may be new; a missing folder is dropped
     assert argv[argv.index("--") + 1:] == ("src/auth/login.py", "src/auth/new.py")
     assert "--no-auto-commits" not in argv and "--model" not in argv
+    # not aider's choice for the model: "whole" (its choice for a model it does not know)
+    # takes a fenced report for a file
+    assert argv[argv.index("--edit-format") + 1] == "diff"
 
 
 def test_settings_become_flags(make_request):
@@ -197,3 +200,231 @@ def test_three_tasks_with_an_api_error(fake_cli, tmp_path):
     result, repo = three_tasks(tmp_path, "aider")
     assert_failed_with(result, repo, "b", "aider got no reply from the model", "authenticate")
     assert result.task("a").state is TaskState.SUCCEEDED
+
+
+# -- what real aider 0.86.2 was seen to write (openai/mock model, --no-pretty, --no-stream) ------
+HEADER = """
+# aider chat started at 2026-12-04 16:03:45
+
+> Update git name with: git config user.name "Your Name"  
+> /opt/aider --model openai/mock --message-file /tmp/att/prompt.md -- src/a.t...xt  
+> Aider v0.86.2  
+> Model: openai/mock with whole edit format  
+> Added src/a.txt to the chat.  
+
+#### # Task  
+####   
+#### Edit the files.  
+"""
+BLOCKED = ('{"status": "blocked", "files_modified": ["src/a.txt"], "blocker": "need the API spec '
+           'from the platform team before going on", "notes": "n"}')
+# whole format, one owned file: the raw reply in the history...
+WHOLE_HISTORY = HEADER + f"""
+I updated the file.
+
+src/a.txt
+```
+new a
+```
+
+Here is my report:
+
+```json
+{BLOCKED}
+```
+
+> Tokens: 123 sent, 45 received.  
+> Applied edit to src/a.txt  
+> Commit c423322 I updated the file.  
+"""
+# ... and on stdout, each fenced block re-rendered as a diff against the file, wrapped at 80
+WHOLE_STDOUT = """Aider v0.86.2
+Model: openai/mock with whole edit format
+Added src/a.txt to the chat.
+
+I updated the file.
+
+
+
+src/a.txt
+
+```diff
+@@ -1 +1 @@
+-old a
++new a
+```
+
+
+
+Here is my report:
+
+
+
+```diff
+@@ -1 +1 @@
+-old a
++{"status": "blocked", "files_modified": ["src/a.txt"], "blocker": "need the API
+spec from the platform team before going on", "notes": "n"}
+```
+
+
+Tokens: 123 sent, 45 received.
+Applied edit to src/a.txt
+Commit c423322 I updated the file.
+"""
+# whole format, two owned files, a fenced report after a blank line: nothing applied, and
+# the same after each of aider's three "reflections"
+REFLECTION = """
+I updated both files.
+
+src/a.txt
+```
+new a
+```
+
+src/b.txt
+```
+new b
+```
+
+```json
+{"status": "pass", "files_modified": ["src/a.txt", "src/b.txt"], "blocker": null, "notes": "n"}
+```
+
+> Tokens: 123 sent, 45 received.  
+> The LLM did not conform to the edit format.  
+> https://aider.chat/docs/troubleshooting/edit-errors.html  
+> No filename provided before ``` in file listing  
+"""
+NO_FILENAME_HISTORY = HEADER + REFLECTION * 4 + "> Only 3 reflections allowed, stopping.  \n"
+NO_FILENAME_STDOUT = """Model: openai/mock with whole edit format
+I updated both files.
+
+```json
+{"status": "pass", "files_modified": ["src/a.txt", "src/b.txt"], "blocker":
+null, "notes": "n"}
+```
+
+Tokens: 123 sent, 45 received.
+The LLM did not conform to the edit format.
+https://aider.chat/docs/troubleshooting/edit-errors.html
+
+No filename provided before ``` in file listing
+Only 3 reflections allowed, stopping.
+"""
+# diff format, a SEARCH block that matches nothing: a message of several lines
+NO_MATCH = """
+> Tokens: 123 sent, 45 received.  
+> The LLM did not conform to the edit format.  
+> https://aider.chat/docs/troubleshooting/edit-errors.html  
+> # 1 SEARCH/REPLACE block failed to match!
+
+## SearchReplaceNoExactMatch: This SEARCH block failed to exactly match lines in src/a.txt
+<<<<<<< SEARCH
+not there
+=======
+new a
+>>>>>>> REPLACE
+
+The SEARCH section must exactly match an existing block of lines including all white space  
+"""
+
+
+def analytics(attempt_dir, sends=1):
+    send = {"event": "message_send", "properties": {"edit_format": "whole", "prompt_tokens": 123,
+                                                     "completion_tokens": 45, "total_cost": 0.0}}
+    (attempt_dir / ANALYTICS_LOG).write_text("\n".join(json.dumps(e) for e in [
+        {"event": "launched", "properties": {}}, *[send] * sends,
+        {"event": "exit", "properties": {"reason": "Completed --message-file"}}]) + "\n")
+
+
+def test_the_report_is_read_from_the_chat_history(outcome_for, attempt_dir):
+    """On stdout the whole format shows the report as a diff (not found) wrapped inside a
+    string (not JSON): a worker that reported blocked was taken for a success."""
+    analytics(attempt_dir)
+    (attempt_dir / CHAT_HISTORY).write_text(WHOLE_HISTORY)
+    result = get_agent("aider").interpret(outcome_for(WHOLE_STDOUT))
+    assert (result.status, result.source) == (ResultStatus.BLOCKED, ResultSource.REPORT)
+    assert result.report.blocker.startswith("need the API spec from the platform team")
+    assert (result.tokens_in, result.tokens_out, result.turns) == (123, 45, 1)
+
+
+def test_only_the_last_session_of_the_history_counts(outcome_for, attempt_dir):
+    analytics(attempt_dir)
+    # an earlier session (of another attempt writing to the same file) reported pass; this
+    # one's reply has no report
+    earlier = WHOLE_HISTORY.replace('"status": "blocked"', '"status": "pass"')
+    (attempt_dir / CHAT_HISTORY).write_text(earlier + HEADER + "\nI could not do it.\n\n"
+                                            "> Tokens: 123 sent, 45 received.  \n")
+    result = get_agent("aider").interpret(outcome_for("I could not do it.\n"))
+    assert result.report is None and result.source is ResultSource.EXIT_CODE
+    assert any("no worker report in aider's reply" in note for note in result.notes)
+
+
+def test_no_filename_provided_with_nothing_applied_is_a_failure(outcome_for, attempt_dir):
+    """The whole format took the fenced report for a file without a name, applied nothing,
+    and the run said the task succeeded with nothing to merge."""
+    analytics(attempt_dir, sends=4)
+    (attempt_dir / CHAT_HISTORY).write_text(NO_FILENAME_HISTORY)
+    result = get_agent("aider").interpret(outcome_for(NO_FILENAME_STDOUT))
+    assert (result.status, result.source, result.error) == (
+        ResultStatus.FAILED, ResultSource.STRUCTURED, ErrorKind.BAD_OUTPUT)
+    assert result.summary == ("aider applied none of the model's edits: "
+                              "No filename provided before ``` in file listing")
+    assert result.turns == 4
+
+
+def test_no_filename_provided_without_a_history_file(outcome_for, attempt_dir):
+    analytics(attempt_dir, sends=4)
+    result = get_agent("aider").interpret(outcome_for(NO_FILENAME_STDOUT))
+    assert result.status is ResultStatus.FAILED
+    assert "No filename provided before ``` in file listing" in result.summary
+
+
+def test_a_search_block_that_matches_nothing(outcome_for, attempt_dir):
+    analytics(attempt_dir)
+    reply = ('\nChanging it.\n\nsrc/a.txt\n```\n<<<<<<< SEARCH\nnot there\n=======\nnew a\n'
+             '>>>>>>> REPLACE\n```\n\n```json\n{"status": "pass"}\n```\n')
+    (attempt_dir / CHAT_HISTORY).write_text(HEADER + reply + NO_MATCH)
+    result = get_agent("aider").interpret(outcome_for("whatever"))
+    assert result.status is ResultStatus.FAILED
+    assert result.summary == (
+        "aider applied none of the model's edits: 1 SEARCH/REPLACE block failed to match! "
+        "SearchReplaceNoExactMatch: This SEARCH block failed to exactly match lines in src/a.txt")
+
+
+def test_edit_errors_do_not_hide_the_workers_own_blocked(outcome_for, attempt_dir):
+    analytics(attempt_dir, sends=4)
+    (attempt_dir / CHAT_HISTORY).write_text(NO_FILENAME_HISTORY.replace('"status": "pass"',
+                                                                        '"status": "blocked"'))
+    result = get_agent("aider").interpret(outcome_for(NO_FILENAME_STDOUT))
+    assert (result.status, result.source) == (ResultStatus.BLOCKED, ResultSource.REPORT)
+
+
+def test_parse_chat_history():
+    reply = ("Some prose.\n\n> a quote in the reply\n\nshoal-report: "
+             '{"status": "pass"}')
+    chat = parse_chat_history(WHOLE_HISTORY + HEADER + f"\n{reply}\n\n" + NO_MATCH
+                              + "> Applied edit to src/b.txt  \n"
+                              + "> Commit abc1234 a message\n\nof several lines  \n")
+    assert chat.replies == (reply,)
+    assert chat.messages[:2] == ('Update git name with: git config user.name "Your Name"',
+                                 "/opt/aider --model openai/mock --message-file "
+                                 "/tmp/att/prompt.md -- src/a.t...xt")
+    assert chat.applied == ("src/b.txt",)
+    assert chat.messages[-1] == "Commit abc1234 a message\n\nof several lines"
+    assert chat.reply == reply
+    assert chat.edit_errors == ("1 SEARCH/REPLACE block failed to match! SearchReplaceNoExactMatch: "
+                                "This SEARCH block failed to exactly match lines in src/a.txt",)
+
+
+def test_the_whole_format_asks_for_a_report_line(make_request, attempt_dir):
+    prompt = "# Task\n\nEnd with the ```json report.\n"
+    for edit_format, noted in (("whole", True), ("editor-whole", True), (None, False),
+                               ("udiff", False), ("diff-fenced", False)):
+        agent = get_agent("aider", {"edit_format": edit_format} if edit_format else {})
+        invocation = agent.prepare(make_request(TASK, prompt=prompt))
+        message = invocation.files[attempt_dir / "prompt.md"].decode()
+        assert message.startswith(prompt)
+        assert ("shoal-report:" in message) is noted, edit_format
+        assert (f"aider's {edit_format} edit format" in message) is noted
