@@ -158,6 +158,7 @@ class Defaults:
     shared_readonly: tuple[str, ...] = ()  # read-only while a parallel phase runs
     idle_timeout: float | None = None  # seconds without output before a worker is stopped
     budget_usd: float | None = None  # start nothing new once the run's cost reaches this
+    workspace_root: str | None = None  # where workspaces go; None: <repo>.shoal beside the repo
 
 
 @dataclass(frozen=True)

@@ -109,3 +109,44 @@ def test_text_output_lists_everything(shoal, bare_bin):
     assert "gemini (0.9.0): installed, with every flag shoal passes" in result.out
     assert "claude: 'claude' is not on PATH" in result.out
     assert "everything a run needs is there" in result.out
+
+
+def test_doctor_checks_that_each_agent_can_edit_in_the_workspaces(shoal, bare_bin, tmp_path,
+                                                                    monkeypatch):
+    """Issue 13: with workspaces under .git, Claude Code refuses every edit and doctor said all
+    was well. Now it checks the folder a run would use, with the plan's settings."""
+    from shoal.testing import make_repo
+
+    for cli in FAKE_CLIS:
+        install_fake_cli(bare_bin, cli)
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    monkeypatch.chdir(repo)
+    checks = by_name(shoal("doctor", "--agent", "claude", "--format", "json").json())
+    assert checks["claude edits"]["status"] == "ok"
+    assert checks["claude edits"]["path"] == str(tmp_path / "repo.shoal")
+    assert not (tmp_path / "repo.shoal").exists()  # doctor makes nothing
+
+    monkeypatch.setenv("SHOAL_WORKSPACE_ROOT", str(tmp_path / "x" / ".git" / "ws"))
+    result = shoal("doctor", "--agent", "claude", "--format", "json")
+    assert result.code == 1
+    edits = by_name(result.json())["claude edits"]
+    assert edits["status"] == "problem" and "'.git'" in edits["detail"]
+    assert "workspace_root" in edits["hint"]
+    monkeypatch.delenv("SHOAL_WORKSPACE_ROOT")
+
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        "version: 1\ndefaults: {agent: claude, workspace_root: ../spaces/.claude/ws}\n"
+        "agents:\n  codex: {sandbox: read-only}\n"
+        "tasks:\n  - {id: a, owns: [a.txt], prompt: x}\n  - {id: b, owns: [b.txt], prompt: x, agent: codex}\n")
+    result = shoal("doctor", "--plan", plan, "--format", "json")
+    assert result.code == 1, result.out
+    checks = by_name(result.json())
+    assert set(checks) == {"git", "sh", "claude", "claude edits", "codex", "codex edits"}
+    assert "'.claude'" in checks["claude edits"]["detail"]
+    assert checks["claude edits"]["path"] == str(tmp_path / "spaces" / ".claude" / "ws")
+    assert "read-only" in checks["codex edits"]["detail"]
+    # bypassPermissions edits anywhere (shoal sets what the CLI needs as root)
+    plan.write_text(plan.read_text().replace("agents:\n", "agents:\n  claude: {permission_mode: bypassPermissions}\n"))
+    checks = by_name(shoal("doctor", "--plan", plan, "--format", "json").json())
+    assert checks["claude edits"]["status"] == "ok"

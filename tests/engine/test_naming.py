@@ -50,15 +50,32 @@ def test_slugs_never_collide() -> None:
 
 
 def test_folders(tmp_path: Path) -> None:
-    common = tmp_path / ".git"
+    common = tmp_path / "repo" / ".git"
     root = common / "shoal" / "runs" / "r1"
     assert naming.run_dir(common, "r1") == root
-    assert naming.worktree_dir(common, "r1", "auth", 2) == root / "worktrees" / "auth-a2"
     assert naming.attempt_dir(common, "r1", "auth", 2) == root / "attempts" / "auth" / "2"
     assert naming.prompt_path(common, "r1", "auth", 1).name == "prompt.md"
     assert naming.log_path(common, "r1", "auth", 1).name == "output.log"
     assert naming.verify_dir(common, "r1") == root / "verify"
-    assert naming.branch_worktree_dir(common, "r1") == root / "worktrees" / "_branch"
+    assert naming.legacy_workspaces_dir(common, "r1") == root / "worktrees"
+
+
+def test_workspaces_are_outside_the_git_dir_and_the_checkout(tmp_path: Path) -> None:
+    common = tmp_path / "repo" / ".git"
+    home = naming.default_workspace_root(common)
+    assert home == tmp_path / "repo.shoal"
+    ws = naming.workspaces_dir(home, "r1")
+    assert naming.worktree_dir(ws, "auth", 2) == tmp_path / "repo.shoal" / "r1" / "auth-a2"
+    assert naming.branch_worktree_dir(ws) == ws / "_branch"
+    assert naming.shared_worktree_dir(ws) == ws / "_shared"
+    # a bare repository (or a separate git dir) names the folder after itself
+    assert naming.default_workspace_root(tmp_path / "srv" / "proj.git") == tmp_path / "srv" / "proj.git.shoal"
+    cached = naming.fallback_workspace_root(common, tmp_path / "cache")
+    assert cached.parent == tmp_path / "cache" / "shoal" / "workspaces"
+    assert cached.name.startswith("repo-") and cached != naming.fallback_workspace_root(
+        tmp_path / "other" / "repo" / ".git", tmp_path / "cache")
+    with pytest.raises(ValueError):
+        naming.workspaces_dir(home, "../escape")
 
 
 def test_prompt_file_name_matches_the_agents() -> None:

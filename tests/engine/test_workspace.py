@@ -14,6 +14,7 @@ from shoal.engine.workspace import (
     WorkspaceError,
     backend_for,
     cleanup,
+    workspace_root,
 )
 from shoal.errors import ShoalError
 from shoal.git import Git
@@ -51,8 +52,10 @@ def test_worktree_create_collect_discard_leave_user_tree_alone(git: Git, repo: P
     backend = backend_for(Isolation.WORKTREE, git, RUN)
     t = task("auth")
     ws = backend.create(t, 1, base)
-    assert ws.path == naming.worktree_dir(git.common_dir(), RUN, "auth", 1)
-    assert not ws.path.is_relative_to(repo) or ws.path.is_relative_to(repo / ".git")
+    assert ws.path == naming.worktree_dir(backend.workspaces, "auth", 1)  # type: ignore[attr-defined]
+    # outside the checkout and outside the git dir (Claude Code refuses edits under .git)
+    assert not ws.path.is_relative_to(repo) and ".git" not in ws.path.parts
+    assert ws.path.parent.parent == repo.parent / f"{repo.name}.shoal"
     assert ws.branch == "shoal-task/r1/auth/1" and ws.base_commit == base
     assert Git(ws.path).resolve_commit("HEAD") == base and Git(ws.path).current_branch() == ws.branch
     assert porcelain(repo) == ""
@@ -256,7 +259,8 @@ def test_branch_isolation_reuses_one_worktree(git: Git, repo: Path) -> None:
     backend = backend_for(Isolation.BRANCH, git, RUN)
     a, b = task("a"), task("b", owns=("docs/**",))
     ws_a = backend.create(a, 1, "main")
-    assert ws_a.path == naming.branch_worktree_dir(git.common_dir(), RUN)
+    assert ws_a.path == naming.branch_worktree_dir(backend.workspaces)  # type: ignore[attr-defined]
+    assert not ws_a.path.is_relative_to(repo)
     with pytest.raises(WorkspaceError, match="one task at a time"):
         backend.create(b, 1, "main")
     (ws_a.path / "src/auth/login.py").write_text("a\n")
@@ -290,10 +294,11 @@ def test_cleanup_removes_worktrees_and_task_branches(git: Git, repo: Path) -> No
     log.write_text("worker output\n")
     other = backend_for(Isolation.WORKTREE, git, "r2").create(task("c"), 1, "main")
 
-    report = cleanup(git, RUN)
+    report = cleanup(git, RUN, workspaces=backend.workspaces)  # type: ignore[attr-defined]
     assert len(report.worktrees) == 2
     assert sorted(report.branches) == ["shoal-task/r1/a/1", "shoal-task/r1/b/1"]
-    assert not naming.worktrees_dir(git.common_dir(), RUN).exists()
+    assert not backend.workspaces.exists()  # type: ignore[attr-defined]
+    assert backend.workspaces.parent.exists()  # type: ignore[attr-defined]  # r2's folder is in it
     assert log.read_text() == "worker output\n"  # logs stay
     assert git.branch_exists("shoal/r1")  # the integration branch stays
     assert {w.path for w in git.worktree_list()} == {repo, other.path}  # other runs untouched
@@ -331,3 +336,33 @@ def test_worker_deleting_its_branch_is_caught(git: Git) -> None:
     sh(ws.path, "update-ref", "-d", f"refs/heads/{ws.branch}")
     with pytest.raises(GitStateChanged, match="was deleted"):
         backend.collect(ws, task())
+
+
+# -- workspace root ------------------------------------------------------------------------------
+def test_workspace_root_default_setting_and_refusals(git: Git, repo: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    assert workspace_root(git) == repo.parent / f"{repo.name}.shoal"
+    assert (repo.parent / f"{repo.name}.shoal").is_dir()
+    # relative to the repository's top folder, made when missing
+    assert workspace_root(git, "../ws/deep") == (repo.parent / "ws" / "deep").resolve()
+    assert (repo.parent / "ws" / "deep").is_dir()
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert workspace_root(git, "~/spaces") == tmp_path / "home" / "spaces"
+    for inside in ("build/ws", str(repo), "."):
+        with pytest.raises(WorkspaceError, match="inside the repository's working tree") as err:
+            workspace_root(git, inside)
+        assert "default is" in (err.value.hint or "")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(WorkspaceError, match="cannot make the workspace root"):
+        workspace_root(git, str(blocker / "ws"))
+    assert porcelain(repo) == ""
+
+
+def test_workspace_root_falls_back_to_the_cache(git: Git, repo: Path, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    (repo.parent / f"{repo.name}.shoal").write_text("not a folder")  # the default cannot be made
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    root = workspace_root(git)
+    assert root.parent == tmp_path / "cache" / "shoal" / "workspaces" and root.is_dir()
+    assert root.name.startswith(f"{repo.name}-")

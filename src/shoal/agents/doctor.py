@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from shoal import process
+from shoal.agents.permissions import edit_blocker
 from shoal.agents.registry import get_agent, known_agents
 
 GIT_MINIMUM = (2, 38)
@@ -66,11 +67,14 @@ class DoctorReport:
 
 
 def diagnose(agents: Sequence[str] | None = None, *, env: Mapping[str, str] | None = None,
-             settings: Mapping[str, Mapping[str, Any]] | None = None) -> DoctorReport:
+             settings: Mapping[str, Mapping[str, Any]] | None = None,
+             workspaces: Path | None = None) -> DoctorReport:
     """Check the tools a run needs and the agent CLIs: ``agents`` (each one that is missing is
     a problem) or every adapter that runs a program (a missing one is only noted).
     ``settings`` are agent settings by name (an ``executable`` there is what is checked).
-    Raises `UnknownAgentError` for an agent name that is not registered."""
+    With ``workspaces`` (where a run's workspaces would go), also whether each agent, with its
+    settings, will edit files there. Raises `UnknownAgentError` for an agent name that is not
+    registered."""
     env = dict(process.clean_env() if env is None else env)
     names = list(agents) if agents else [n for n in known_agents()
                                          if getattr(get_agent(n), "executable", None)]
@@ -78,7 +82,20 @@ def diagnose(agents: Sequence[str] | None = None, *, env: Mapping[str, str] | No
     for name in names:
         agent = get_agent(name, (settings or {}).get(name))  # unknown names raise here
         checks.append(check_agent(agent, env, required=bool(agents)))
+        if workspaces is not None and getattr(agent, "executable", None):
+            checks.append(check_edits(agent, workspaces))
     return DoctorReport(tuple(checks))
+
+
+def check_edits(agent: Any, workspaces: Path) -> Check:
+    """Will ``agent``, with its settings, edit a file in a workspace under ``workspaces``?"""
+    why_not = edit_blocker(agent.name, agent.settings, workspaces)  # task slugs never start with "."
+    if why_not is not None:
+        return Check(f"{agent.name} edits", "workspace", Status.PROBLEM, why_not, str(workspaces),
+                     hint="set workspace_root (plan defaults), --workspace-root or "
+                          "$SHOAL_WORKSPACE_ROOT to a folder outside it, or change the setting")
+    return Check(f"{agent.name} edits", "workspace", Status.OK,
+                 "can edit files in the workspaces with these settings", str(workspaces))
 
 
 def check_agent(agent: Any, env: Mapping[str, str], *, required: bool = True) -> Check:

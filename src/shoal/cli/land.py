@@ -9,6 +9,7 @@ import click
 from .. import engine
 from ..engine import naming
 from ..engine.merge import land
+from ..engine.options import RunOptions
 from ..engine.workspace import cleanup
 from ..errors import ExitCode, ShoalError
 from ..git import Git
@@ -68,7 +69,10 @@ def cleanup_command(run_id: str | None, all_runs: bool, delete_integration: bool
         if record.state == RunState.RUNNING.value:
             click.echo(f"skipping run {record.id}: still running", err=True)
             continue
-        cleanup(git, record.id, branches=True, keep_integration=not delete_integration)
+        workspaces = RunOptions.from_json(Path(record.repo), record.options).workspaces(
+            git.common_dir(), record.id)
+        cleanup(git, record.id, branches=True, keep_integration=not delete_integration,
+                workspaces=workspaces)
         click.echo(f"cleaned up run {record.id}"
                    + ("" if delete_integration else f" (kept {naming.integration_branch(record.id)})"))
     return ExitCode.OK

@@ -46,6 +46,10 @@ REPO_OPTION = click.option(
               help="Isolation none: skip the snapshots of the shared tree taken as tasks end "
               "(faster for many small tasks, but changes are no longer checked against each "
               "task's owned paths).")
+@click.option("--workspace-root", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder the workers' workspaces go in, outside the checkout (default: "
+              "$SHOAL_WORKSPACE_ROOT, the plan's defaults.workspace_root, else <repo>.shoal "
+              "beside the repository).")
 @click.option("--retry-failed", "retry_run", is_flag=False, flag_value="latest", default=None,
               metavar="[RUN]", help="Run again the failed, blocked and skipped tasks of a finished run.")
 @PROGRESS_OPTION
@@ -53,8 +57,8 @@ REPO_OPTION = click.option(
 def run_command(plan: Path | None, repo: Path | None, base: str, max_parallel: int | None,
                 strategy: str, isolation: str | None, agent: str | None, agent_command: str | None,
                 fail_fast: bool, on_violation: str, idle_timeout: float | None,
-                budget_usd: float | None, track_changes: bool, retry_run: str | None,
-                progress: str, fmt: str) -> int:
+                budget_usd: float | None, track_changes: bool, workspace_root: Path | None,
+                retry_run: str | None, progress: str, fmt: str) -> int:
     """Run PLAN on the repository: each task in its own worktree, merged one at a time into
     the integration branch `shoal/<run-id>`. Your working tree, index and branches are never
     changed; `shoal merge` lands the result when you ask.
@@ -83,7 +87,7 @@ def run_command(plan: Path | None, repo: Path | None, base: str, max_parallel: i
                 plan, repo=repo, base=base, max_parallel=max_parallel, strategy=strategy,
                 isolation=isolation, agent=agent, fail_fast=fail_fast, on_violation=on_violation,
                 agent_settings=settings, observer=observer, idle_timeout=idle_timeout,
-                budget_usd=budget_usd, track_changes=track_changes,
+                budget_usd=budget_usd, track_changes=track_changes, workspace_root=workspace_root,
             )
     return _report(result, fmt)
 

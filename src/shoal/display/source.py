@@ -140,8 +140,10 @@ class RunReader:
                         ) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
         """Paths a running worker has changed in its worktree so far, and which of them
         its task may not change (the same check as after the attempt)."""
-        folder = naming.worktree_dir(self.common_dir, self.run_id, task.task_id, attempt)
-        if not task.base_commit or not (folder / ".git").exists():
+        folder = Path(task.workspace) if task.workspace else None
+        if folder is not None and folder != naming.worktree_dir(folder.parent, task.task_id, attempt):
+            folder = None  # a tree shared with other tasks (isolation none, branch)
+        if not task.base_commit or folder is None or not (folder / ".git").exists():
             return None, None
         try:
             changes = Git(folder).changed_paths_worktree(task.base_commit)

@@ -15,6 +15,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..agents.result import MARKER_FILES
@@ -212,25 +213,33 @@ def moved_branches(before: Mapping[str, str], after: Mapping[str, str]) -> tuple
     return tuple(out)
 
 
-def user_checkouts(git: Git) -> set[str]:
+def _roots(git: Git, roots: Iterable[Path]) -> tuple[str, ...]:
+    """The folders shoal's worktrees live in: the run folders and the given workspace folders."""
+    return tuple(os.path.realpath(r).rstrip(os.sep) + os.sep
+                 for r in (naming.runs_root(git.common_dir()), *roots))
+
+
+def _is_shoals(path: Path, roots: tuple[str, ...]) -> bool:
+    return os.path.realpath(path).startswith(roots)
+
+
+def user_checkouts(git: Git, roots: Iterable[Path] = ()) -> set[str]:
     """Branches checked out in a working tree that is not shoal's (the user's main tree or
     their own linked worktrees). Workers cannot move these with porcelain commands (git refuses
     to update a branch checked out elsewhere), and the user may well commit on them while a run
-    goes on, so their moves are the user's."""
-    root = os.path.realpath(naming.runs_root(git.common_dir()))
-    return {w.branch for w in git.worktree_list()
-            if w.branch and not os.path.realpath(w.path).startswith(root + os.sep)}
+    goes on, so their moves are the user's. `roots`: the run's workspace folders."""
+    inside = _roots(git, roots)
+    return {w.branch for w in git.worktree_list() if w.branch and not _is_shoals(w.path, inside)}
 
 
-def shoal_checkouts(git: Git) -> set[str]:
+def shoal_checkouts(git: Git, roots: Iterable[Path] = ()) -> set[str]:
     """Branches checked out in one of shoal's own worktrees (a worker's doing)."""
-    root = os.path.realpath(naming.runs_root(git.common_dir()))
-    return {w.branch for w in git.worktree_list()
-            if w.branch and os.path.realpath(w.path).startswith(root + os.sep)}
+    inside = _roots(git, roots)
+    return {w.branch for w in git.worktree_list() if w.branch and _is_shoals(w.path, inside)}
 
 
 def restore_branches(git: Git, before: Mapping[str, str], after: Mapping[str, str],
-                     names: Iterable[str]) -> None:
+                     names: Iterable[str], roots: Iterable[Path] = ()) -> None:
     """Put each branch of `names` back as `before` had it: move it back, recreate it, or delete
     it if it did not exist (each only if it is still as `after` saw it). A shoal worktree that
     has such a branch checked out is first detached at the same commit, so that its files stay
@@ -238,9 +247,9 @@ def restore_branches(git: Git, before: Mapping[str, str], after: Mapping[str, st
     names = set(names)
     if not names:
         return
-    root = os.path.realpath(naming.runs_root(git.common_dir()))
+    inside = _roots(git, roots)
     for wt in git.worktree_list():
-        if wt.branch in names and wt.head and os.path.realpath(wt.path).startswith(root + os.sep):
+        if wt.branch in names and wt.head and _is_shoals(wt.path, inside):
             Git(wt.path, env=git.env).checkout(wt.head)  # a commit id: detaches
     for name in sorted(names):
         old, new = before.get(name), after.get(name)

@@ -1,15 +1,21 @@
 """Where a run's things live and what they are called: branches, folders, commit messages, ports.
 
-Pure: nothing here touches the disk or git. Layout of one run (all inside the repository's git
-common dir, so that workspaces are outside the user's working tree and never show in its
-``git status``)::
+Pure: nothing here touches the disk or git. Layout of one run::
 
     <git common dir>/shoal/runs/<run_id>/
-        worktrees/<task-slug>-a<n>/      one workspace per attempt (isolation worktree)
-        worktrees/_branch/               the one reused worktree of isolation branch
-        worktrees/_shared/               the shared tree of isolation none and directory
         attempts/<task-slug>/<n>/        prompt.md, output.log, setup.log of attempt n
         verify/                          the merge queue's scratch worktree
+    <workspace root>/<run_id>/           the run's workspaces:
+        <task-slug>-a<n>/                one per attempt (isolation worktree)
+        _branch/                         the one reused worktree of isolation branch
+        _shared/                         the shared tree of isolation none and directory
+
+Workspaces are where agents edit files, so they live outside the git dir and outside the
+user's working tree: Claude Code refuses every edit under a folder named ``.git`` (and
+``.claude``, ``.vscode``, ...), and tools that walk the checkout (ripgrep, pytest, IDE
+indexers) would find copies inside it. The default root is a sibling of the repository,
+``<repo>.shoal/`` (same filesystem, so worktrees stay cheap); runs made before this
+layout kept them in ``<run folder>/worktrees/`` (:func:`legacy_workspaces_dir`).
 
 Branches: ``shoal/<run_id>`` (integration) and ``shoal-task/<run_id>/<task-slug>/<n>``. The
 task branches live outside ``shoal/`` because git cannot have both a branch ``shoal/<id>`` and
@@ -90,20 +96,47 @@ def run_dir(common_dir: Path, run_id: str) -> Path:
     return runs_root(common_dir) / check_run_id(run_id)
 
 
-def worktrees_dir(common_dir: Path, run_id: str) -> Path:
+def repository_dir(common_dir: Path) -> Path:
+    """The folder that names the repository: the checkout holding ``.git``, or a bare one."""
+    common = Path(common_dir)
+    return common.parent if common.name == ".git" else common
+
+
+def default_workspace_root(common_dir: Path) -> Path:
+    """``<repo>.shoal`` beside the repository: outside its working tree and its git dir."""
+    repo = repository_dir(common_dir)
+    return repo.parent / f"{repo.name}.shoal"
+
+
+def fallback_workspace_root(common_dir: Path, cache_home: Path) -> Path:
+    """Where workspaces go when the repository's parent folder cannot be written: a folder
+    per repository (name and a hash of its path) under the user's cache."""
+    repo = repository_dir(common_dir)
+    digest = hashlib.sha1(str(repo).encode("utf-8", "surrogateescape")).hexdigest()[:8]
+    return Path(cache_home) / "shoal" / "workspaces" / f"{repo.name}-{digest}"
+
+
+def workspaces_dir(workspace_root: Path, run_id: str) -> Path:
+    """The folder of one run's workspaces."""
+    return Path(workspace_root) / check_run_id(run_id)
+
+
+def legacy_workspaces_dir(common_dir: Path, run_id: str) -> Path:
+    """Where runs made by shoal versions before ``workspace_root`` kept their workspaces."""
     return run_dir(common_dir, run_id) / "worktrees"
 
 
-def worktree_dir(common_dir: Path, run_id: str, task_id: str, attempt: int) -> Path:
-    return worktrees_dir(common_dir, run_id) / f"{task_slug(task_id)}-a{int(attempt)}"
+def worktree_dir(workspaces: Path, task_id: str, attempt: int) -> Path:
+    """The workspace of one attempt (isolation worktree), in the run's `workspaces_dir`."""
+    return Path(workspaces) / f"{task_slug(task_id)}-a{int(attempt)}"
 
 
-def branch_worktree_dir(common_dir: Path, run_id: str) -> Path:
-    return worktrees_dir(common_dir, run_id) / BRANCH_WORKTREE
+def branch_worktree_dir(workspaces: Path) -> Path:
+    return Path(workspaces) / BRANCH_WORKTREE
 
 
-def shared_worktree_dir(common_dir: Path, run_id: str) -> Path:
-    return worktrees_dir(common_dir, run_id) / SHARED_WORKTREE
+def shared_worktree_dir(workspaces: Path) -> Path:
+    return Path(workspaces) / SHARED_WORKTREE
 
 
 def shared_index_file(common_dir: Path, run_id: str) -> Path:

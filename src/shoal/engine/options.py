@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..model import Isolation, Strategy
+from . import naming
 
 
 class ViolationPolicy(str, Enum):
@@ -35,6 +36,15 @@ class RunOptions:
     budget_usd: float | None = None  # None: the plan's defaults.budget_usd
     rate_limit_backoff_s: float = 30.0  # first pause after a rate limit; doubles, up to 10 min
     track_changes: bool = True  # isolation none: snapshot the shared tree after every task
+    # the folder the run's workspaces went in, resolved when it started (None: a run made
+    # before workspaces left the git dir; they are in its run folder)
+    workspace_root: str | None = None
+
+    def workspaces(self, common_dir: Path, run_id: str) -> Path:
+        """The folder of this run's workspaces."""
+        if self.workspace_root:
+            return naming.workspaces_dir(Path(self.workspace_root), run_id)
+        return naming.legacy_workspaces_dir(common_dir, run_id)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -54,6 +64,7 @@ class RunOptions:
             "budget_usd": self.budget_usd,
             "rate_limit_backoff_s": self.rate_limit_backoff_s,
             "track_changes": self.track_changes,
+            "workspace_root": self.workspace_root,
         }
 
     @classmethod
@@ -76,4 +87,5 @@ class RunOptions:
             budget_usd=data.get("budget_usd"),
             rate_limit_backoff_s=float(data.get("rate_limit_backoff_s", 30.0)),
             track_changes=bool(data.get("track_changes", True)),
+            workspace_root=data.get("workspace_root"),
         )

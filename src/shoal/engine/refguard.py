@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
+from pathlib import Path
 
 from ..errors import ShoalError
 from ..git import Git
@@ -29,8 +30,10 @@ from .worker import AttemptReport
 
 
 class RefGuard:
-    def __init__(self, git: Git, integration_branch: str, merges: MergeQueue) -> None:
+    def __init__(self, git: Git, integration_branch: str, merges: MergeQueue,
+                 workspaces: Path | None = None) -> None:
         self.git, self.integration_branch, self.merges = git, integration_branch, merges
+        self.roots = (workspaces,) if workspaces is not None else ()  # where workers' trees are
         # The user's branches as the run found them: workers may not create, move or delete any.
         self.user_refs = user_branches(git)
         self.refs_stamp: tuple | None = None  # type: ignore[type-arg]  # refs last seen as expected
@@ -68,15 +71,15 @@ class RefGuard:
         now = user_branches(git)
         changed = moved_branches(self.user_refs, now)
         if changed:
-            users = user_checkouts(git)
-            workers = shoal_checkouts(git)
+            users = user_checkouts(git, self.roots)
+            workers = shoal_checkouts(git, self.roots)
             # A new branch that no worker has checked out may be the user's own (`git branch x`
             # while the run goes on): never delete what cannot be pinned on a worker.
             theirs = [v for v in changed if (name := v.path.removeprefix("refs/heads/")) in users
                       or (name not in self.user_refs and name not in workers)]
             ours = [v for v in changed if v not in theirs]
             restore_branches(git, self.user_refs, now,
-                             [v.path.removeprefix("refs/heads/") for v in ours])
+                             [v.path.removeprefix("refs/heads/") for v in ours], self.roots)
             for v in theirs:  # the user committing in their own checkout meanwhile
                 name = v.path.removeprefix("refs/heads/")
                 if name in now:

@@ -27,6 +27,8 @@ from .options import RunOptions, ViolationPolicy
 from .orphans import stop_orphans
 from .result import RunResult, open_run, repository
 from .supervisor import Observer, Supervisor
+from .workspace import WORKSPACE_ROOT_ENV
+from .workspace import workspace_root as workspace_root_for
 
 
 def _checked_plan(plan: api.PlanLike, repo: Path) -> api.CheckReport:
@@ -80,6 +82,7 @@ def run(
     track_changes: bool = True,
     result_grace_s: float = 30.0,
     rate_limit_backoff_s: float = 30.0,
+    workspace_root: str | os.PathLike[str] | None = None,
 ) -> RunResult:
     """Run ``plan`` on the repository at ``repo``; the work lands on ``shoal/<run-id>``.
 
@@ -90,6 +93,8 @@ def run(
     limit pauses new starts of that agent for `rate_limit_backoff_s`, doubling each time.
     `track_changes=False` (isolation none) skips the snapshots of the shared tree taken as
     tasks end: faster, but changes are no longer checked against each task's boundary.
+    `workspace_root` is where the run's workspaces go (default: ``$SHOAL_WORKSPACE_ROOT``, the
+    plan's ``defaults.workspace_root``, else ``<repo>.shoal`` beside the repository).
 
     Never touches the user's working tree, index or branches. Raises
     :class:`PlanInvalidError` for a plan with errors, :class:`RunInProgressError` when
@@ -106,6 +111,8 @@ def run(
         max_output_bytes=max_output_bytes, idle_timeout_s=idle_timeout, budget_usd=budget_usd,
         track_changes=track_changes, result_grace_s=result_grace_s,
         rate_limit_backoff_s=rate_limit_backoff_s,
+        workspace_root=str(workspace_root_for(git, workspace_root or os.environ.get(WORKSPACE_ROOT_ENV)
+                                              or report.plan.defaults.workspace_root)),
     )
     _check_agents(report.plan, options)
     base_commit = git.resolve_commit(base)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from ..git import Git
@@ -46,18 +47,22 @@ class SharedBackend(Backend):
 
     def __init__(self, git: Git, run_id: str, *, track_changes: bool = True, **settings: Any) -> None:
         super().__init__(git, run_id, **settings)
-        self.path = naming.shared_worktree_dir(self.common, self.run_id)
+        self.path = naming.shared_worktree_dir(self.workspaces)
         self.track_changes = track_changes  # False: collect reports nothing (cheapest)
         self._shared: Workspace | None = None
         self._last: str | None = None  # tree (or commit) of the previous snapshot
         self._last_at = float("-inf")  # time.monotonic() when that snapshot began
         self._last_tree: str | None = None  # that snapshot's tree, made from:
         self._index = naming.shared_index_file(self.common, run_id)  # kept between them
+        self._index.parent.mkdir(parents=True, exist_ok=True)
         self._checked: tuple[bytes, Git] | None = None  # the `.git` file shared_git last checked
         self._snapshots = threading.Lock()  # one at a time; `_last` and `_last_at` are its
         self._running: dict[tuple[str, int], Task] = {}
         self._held: dict[str, Change] = {}  # changes waiting for the running task that owns them
         self._slow = False  # the last snapshot took longer than SLOW_SNAPSHOT_S
+
+    def path_for(self, task_id: str, attempt: int) -> Path:
+        return self.path  # one tree for every task
 
     def create(self, task: Task, attempt: int, start_commit: str) -> Workspace:
         with self._lock:

@@ -103,9 +103,11 @@ class Supervisor:
         self.deferred: list[Callable[[], None]] = []
         tracking: dict[str, Any] = {} if self.isolation is not Isolation.NONE or self.options.track_changes \
             else {"track_changes": False}
+        self.workspaces = self.options.workspaces(ctx.git.common_dir(), self.run_id)
         self.backend: WorkspaceBackend = backend_for(
             self.isolation, ctx.git, self.run_id,
-            setup=self.plan.setup, copy=self.plan.copy, port_base=self.options.port_base, **tracking)
+            setup=self.plan.setup, copy=self.plan.copy, port_base=self.options.port_base,
+            workspaces=self.workspaces, **tracking)
         defaults = self.plan.defaults
         self.idle_timeout = self.options.idle_timeout_s or defaults.idle_timeout
         self.limits = Limits(budget_usd=self.options.budget_usd or defaults.budget_usd,
@@ -116,7 +118,7 @@ class Supervisor:
                                  grace_s=self.options.grace_s)
         self.status = StatusWriter(ctx.run_dir, self.plan, self.store, self.run_id)
         self.journal = WorkerJournal(ctx.run_dir)  # every worker's process group: see engine.orphans
-        self.guard = RefGuard(ctx.git, ctx.integration_branch, self.merges)
+        self.guard = RefGuard(ctx.git, ctx.integration_branch, self.merges, self.workspaces)
         self.here = InlineAttempts(self.backend, self.cancel, self.guard.with_refs_all)  # see engine.inline
 
     # -- the loop --------------------------------------------------------------------------
@@ -234,6 +236,7 @@ class Supervisor:
         recorded = self.store.start_attempts(self.run_id, [AttemptStart(
             spec.task.id, timeout_s=spec.timeout_s, log_path=str(spec.log_path),
             branch=naming.task_branch(self.run_id, spec.task.id, spec.attempt),
+            workspace=str(self.backend.path_for(spec.task.id, spec.attempt)),
             base_commit=spec.start_commit, slot=spec.slot) for spec in specs])
         assert recorded == [spec.attempt for spec in specs], recorded
         for spec in specs:

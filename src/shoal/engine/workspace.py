@@ -9,8 +9,8 @@ Backends, by isolation mode (seed 002's patterns):
   second task while one is active.
 - ``none`` and ``directory``: one shared tree for the whole run (see :mod:`.sharedtree`).
 
-Every workspace lives under ``<git common dir>/shoal/runs/<run_id>/`` (:mod:`.naming`), outside
-the user's working tree. Operations on the shared ``.git`` (worktree add/remove, branches) take
+Every workspace lives in the run's folder under the workspace root (:func:`workspace_root`,
+:mod:`.naming`): outside the user's working tree and outside the git dir. Operations on the shared ``.git`` (worktree add/remove, branches) take
 :meth:`Git.lock`; the work inside a workspace needs no lock. After creating a workspace, the plan's
 ``copy`` files are copied in from the user's tree (and never committed) and its ``setup``
 commands run there (argument lists, no shell).
@@ -18,6 +18,7 @@ commands run there (argument lists, no shell).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import threading
@@ -93,6 +94,9 @@ class WorkspaceBackend(Protocol):
 
     def create(self, task: Task, attempt: int, start_commit: str) -> Workspace: ...
 
+    def path_for(self, task_id: str, attempt: int) -> Path:
+        """Where `create` puts that attempt's workspace (recorded when the attempt starts)."""
+
     def collect(self, ws: Workspace, task: Task, ended_at: float | None = None) -> Collected:
         """What the attempt in `ws` changed (committed, for the backends that commit per task).
         `ended_at`: the ``time.monotonic()`` by which its processes were gone (default: now)."""
@@ -112,9 +116,12 @@ class Backend:
     def __init__(self, git: Git, run_id: str, *, setup: Sequence[str] = (), copy: Sequence[str] = (),
                  port_base: int = naming.DEFAULT_PORT_BASE, env: Mapping[str, str] | None = None,
                  setup_timeout: float = DEFAULT_SETUP_TIMEOUT,
-                 integration_branch: str | None = None) -> None:
+                 integration_branch: str | None = None, workspaces: Path | None = None) -> None:
         self.git, self.run_id = git, naming.check_run_id(run_id)
         self.common = git.common_dir()
+        # the run's workspace folder (default: under the default root)
+        self.workspaces = Path(workspaces) if workspaces is not None else naming.workspaces_dir(
+            naming.default_workspace_root(self.common), self.run_id)
         self.setup = tuple(setup)
         self.setup_argv = tuple(split_command(cmd) for cmd in self.setup)  # bad quoting fails at once
         self.copy = tuple(check_copy_path(p) for p in copy)
@@ -126,6 +133,9 @@ class Backend:
     @property
     def inline_ok(self) -> bool:
         return False
+
+    def path_for(self, task_id: str, attempt: int) -> Path:
+        raise NotImplementedError
 
     def ports_for(self, slot: int) -> int:
         return naming.ports_for(self.port_base, slot)
@@ -205,8 +215,11 @@ class WorktreeBackend(Backend):
 
     isolation = Isolation.WORKTREE
 
+    def path_for(self, task_id: str, attempt: int) -> Path:
+        return naming.worktree_dir(self.workspaces, task_id, attempt)
+
     def create(self, task: Task, attempt: int, start_commit: str) -> Workspace:
-        path = naming.worktree_dir(self.common, self.run_id, task.id, attempt)
+        path = self.path_for(task.id, attempt)
         branch = naming.task_branch(self.run_id, task.id, attempt)
         with self.git.lock():
             sha = self.git.resolve_commit(start_commit, what="start commit")
@@ -237,8 +250,11 @@ class BranchBackend(Backend):
 
     def __init__(self, git: Git, run_id: str, **settings: Any) -> None:
         super().__init__(git, run_id, **settings)
-        self.path = naming.branch_worktree_dir(self.common, self.run_id)
+        self.path = naming.branch_worktree_dir(self.workspaces)
         self._active: tuple[str, int] | None = None
+
+    def path_for(self, task_id: str, attempt: int) -> Path:
+        return self.path  # one worktree for every task
 
     def create(self, task: Task, attempt: int, start_commit: str) -> Workspace:
         branch = naming.task_branch(self.run_id, task.id, attempt)
@@ -326,7 +342,8 @@ def register_backend(isolation: Isolation, factory: BackendFactory) -> None:
 def backend_for(isolation: Isolation | str, git: Git, run_id: str, *, setup: Sequence[str] = (),
                 copy: Sequence[str] = (), port_base: int = naming.DEFAULT_PORT_BASE,
                 env: Mapping[str, str] | None = None, setup_timeout: float = DEFAULT_SETUP_TIMEOUT,
-                integration_branch: str | None = None, **options: Any) -> WorkspaceBackend:
+                integration_branch: str | None = None, workspaces: Path | None = None,
+                **options: Any) -> WorkspaceBackend:
     """The backend of an isolation mode. Checks the plan's ``copy`` paths and ``setup``
     commands at once, so a bad one fails the run before any task starts. `options` go to the
     backend as they are (``track_changes=False`` for isolation none: collect reports nothing,
@@ -335,7 +352,8 @@ def backend_for(isolation: Isolation | str, git: Git, run_id: str, *, setup: Seq
 
     factory = _BACKENDS[Isolation(isolation)]
     return factory(git, run_id, setup=setup, copy=copy, port_base=port_base, env=env,
-                   setup_timeout=setup_timeout, integration_branch=integration_branch, **options)
+                   setup_timeout=setup_timeout, integration_branch=integration_branch,
+                   workspaces=workspaces, **options)
 
 
 # -- cleanup -------------------------------------------------------------------------------------
@@ -345,23 +363,28 @@ class CleanupReport:
     branches: tuple[str, ...]
 
 
-def cleanup(git: Git, run_id: str, *, branches: bool = True,
-            keep_integration: bool = True) -> CleanupReport:
+def cleanup(git: Git, run_id: str, *, branches: bool = True, keep_integration: bool = True,
+            workspaces: Path | None = None) -> CleanupReport:
     """Remove every worktree of a run (and, with `branches`, its task branches), prune, and
-    delete its workspace folders and the shared tree's snapshot index. Kept: the state database,
-    the attempt logs and status files (``attempts/``, ``*.json``), and the integration branch
-    unless `keep_integration` is False."""
+    delete its workspace folders (`workspaces`, the run's folder under its workspace root, and
+    the folder older versions used) and the shared tree's snapshot index. An emptied workspace
+    root goes too. Kept: the state database, the attempt logs and status files
+    (``attempts/``, ``*.json``), and the integration branch unless `keep_integration` is False."""
     common = git.common_dir()
-    root = naming.run_dir(common, run_id)
+    roots = [naming.run_dir(common, run_id), *([Path(workspaces)] if workspaces else [])]
     removed: list[Path] = []
     deleted: list[str] = []
     with git.lock():
         for wt in git.worktree_list():
-            if _inside(wt.path, root):
+            if any(_inside(wt.path, root) for root in roots):
                 git.worktree_remove(wt.path)
                 removed.append(wt.path)
-        for folder in (naming.worktrees_dir(common, run_id), naming.verify_dir(common, run_id)):
+        for folder in (naming.legacy_workspaces_dir(common, run_id), naming.verify_dir(common, run_id),
+                       *([Path(workspaces)] if workspaces else [])):
             shutil.rmtree(folder, ignore_errors=True)
+        if workspaces:
+            with contextlib.suppress(OSError):  # only when no other run's folder is left in it
+                Path(workspaces).parent.rmdir()
         naming.shared_index_file(common, run_id).unlink(missing_ok=True)
         git.worktree_prune()
         if branches:
@@ -372,6 +395,49 @@ def cleanup(git: Git, run_id: str, *, branches: bool = True,
         if not keep_integration and git.delete_branch(integration, force=True):
             deleted.append(integration)
     return CleanupReport(tuple(removed), tuple(deleted))
+
+
+# -- where workspaces go ---------------------------------------------------------------------------
+WORKSPACE_ROOT_ENV = "SHOAL_WORKSPACE_ROOT"
+
+
+def workspace_root(git: Git, setting: str | os.PathLike[str] | None = None, *,
+                   create: bool = True) -> Path:
+    """The folder a run's workspaces go in, made if need be: `setting` (``~`` expanded; a
+    relative path is taken from the repository's top folder) or, without one, ``<repo>.shoal``
+    beside the repository, falling back to the user's cache when that cannot be made.
+
+    Raises `WorkspaceError` for a root inside the working tree (every tool that walks the
+    checkout would find the copies, and they would show as untracked files) or one that cannot
+    be made. `create=False` (`shoal doctor`) makes nothing and returns where a run would try first."""
+    top = git.toplevel()
+    if setting is not None and str(setting).strip():
+        root = Path(os.path.expanduser(str(setting)))
+        root = Path(os.path.abspath(top / root))
+        if _inside(root, top):
+            raise WorkspaceError(f"the workspace root {root} is inside the repository's working tree",
+                                 hint="choose a folder outside the checkout (the default is "
+                                      f"{naming.default_workspace_root(git.common_dir())})")
+        if not create:
+            return root
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise WorkspaceError(f"cannot make the workspace root {root}: {err.strerror or err}",
+                                 hint="set workspace_root (plan defaults), --workspace-root or "
+                                      f"${WORKSPACE_ROOT_ENV} to a folder you can write") from err
+        return root
+    root = naming.default_workspace_root(git.common_dir())
+    if not create:
+        return root
+    try:
+        root.mkdir(exist_ok=True)
+        if os.access(root, os.W_OK | os.X_OK):
+            return root
+    except OSError:
+        pass
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return workspace_root(git, naming.fallback_workspace_root(git.common_dir(), cache))
 
 
 def _inside(path: Path, root: Path) -> bool:

@@ -159,6 +159,7 @@ def read_settings(
             shared_readonly=tuple(chosen["shared_readonly"]),
             idle_timeout=defaults.idle_timeout,
             budget_usd=defaults.budget_usd,
+            workspace_root=defaults.workspace_root,
         ),
         phases=_phases(
             fields.values.get("phases"), lines.get("phases"), file, problems

@@ -314,6 +314,16 @@ class DefaultsModel(_Model):
         "this many US dollars; running tasks finish.",
         examples=[5.0],
     )
+    workspace_root: str | None = Field(
+        default=None,
+        min_length=1,
+        title="Workspace root",
+        description="Folder the workers' workspaces go in (a folder per run), outside the "
+        "checkout; relative to the repository's top folder. Default: `<repo>.shoal` beside the "
+        "repository (or `$SHOAL_WORKSPACE_ROOT`). Never inside the working tree, and not under a "
+        "folder an agent refuses to edit in (Claude Code: `.git`, `.claude`, `.vscode`, ...).",
+        examples=["../my-repo-workspaces"],
+    )
 
 
 class SettingsModel(_Model):
