@@ -428,3 +428,28 @@ def test_the_whole_format_asks_for_a_report_line(make_request, attempt_dir):
         assert message.startswith(prompt)
         assert ("shoal-report:" in message) is noted, edit_format
         assert (f"aider's {edit_format} edit format" in message) is noted
+
+
+def test_a_report_written_into_the_owned_file_is_a_failure(outcome_for, attempt_dir, workdir):
+    """Seen with the whole format and one owned file: a reply of prose and a fenced report only
+    made aider replace the file's content with the report, and commit it."""
+    analytics(attempt_dir)
+    report = '{"status": "pass", "files_modified": [], "blocker": null, "notes": "n"}'
+    (attempt_dir / CHAT_HISTORY).write_text(HEADER + f"""
+I cannot do this.
+
+```json
+{report}
+```
+
+> Tokens: 123 sent, 45 received.  
+> Applied edit to src/a.txt  
+> Commit 9683213 I cannot do this.  
+""")
+    (workdir / "src").mkdir()
+    (workdir / "src/a.txt").write_text(report + "\n")
+    result = get_agent("aider").interpret(outcome_for(f"+{report}\n"))
+    assert (result.status, result.error) == (ResultStatus.FAILED, ErrorKind.BAD_OUTPUT)
+    assert result.summary.startswith("aider wrote the worker's ```json report into src/a.txt")
+    (workdir / "src/a.txt").write_text("new a\n")  # a file listing of its own: fine
+    assert get_agent("aider").interpret(outcome_for("")).ok

@@ -92,6 +92,8 @@ _EDIT_ERROR_LINE = re.compile(r"No filename provided before|block(s)? failed to 
                               r"Exception while updating files")
 _NOT_CONFORMING = ("The LLM did not conform to the edit format", "Exception while updating files")
 _SESSION_START = "# aider chat started at "
+_JSON_BLOCK = re.compile(r"^```[ \t]*json[ \t]*\n(.*?)\n```", re.MULTILINE | re.DOTALL | re.IGNORECASE)
+_MAX_REPORT_CHARS = 100_000
 
 
 @register
@@ -161,6 +163,12 @@ class AiderAgent(HeadlessAgent):
             if not sends and not chat.reply:
                 return None
             report = find_report(chat.reply or tail)[0]
+            if eaten := _report_written(chat, outcome.workdir):
+                return StructuredResult(
+                    ok=False, text=chat.reply, error=ErrorKind.BAD_OUTPUT,
+                    message=(f"aider wrote the worker's ```json report into {eaten} (its "
+                             f"whole edit format takes every fenced block for a file's content)"),
+                    **metrics)
             worker_gave_up = report is not None and report.status != "pass"
             if chat.edit_errors and not chat.applied and not worker_gave_up:
                 return StructuredResult(
@@ -293,6 +301,23 @@ def _edit_errors(messages: list[str]) -> tuple[str, ...]:
         elif message.startswith("Failed to apply edit"):
             found.append(_one_line(message))
     return tuple(found)
+
+
+def _report_written(chat: Chat, workdir: Path) -> str | None:
+    """The file aider applied an edit to whose content is a fenced ```json block of the
+    reply: the whole formats write a fenced report into the one file in the chat."""
+    bodies = {body.strip() for body in _JSON_BLOCK.findall(chat.reply)}
+    if not bodies:
+        return None
+    for path in chat.applied:
+        try:
+            with open(workdir / path, encoding="utf-8", errors="replace") as handle:
+                content = handle.read(_MAX_REPORT_CHARS + 1)
+        except OSError:
+            continue
+        if content.strip() in bodies:
+            return path
+    return None
 
 
 def _one_line(message: str, limit: int = 300) -> str:
