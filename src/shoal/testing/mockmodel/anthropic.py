@@ -21,11 +21,13 @@ _CWD = re.compile(r"(?:Primary working directory|Working directory):\s*(\S+)")
 _NUMBERED = re.compile(r"^\s*\d+[\t→](.*)$")
 ERRORS = {
     "auth": (401, "authentication_error", "invalid x-api-key"),
-    "billing": (400, "invalid_request_error", "Your credit balance is too low to access the "
-                "Anthropic API. Please go to Plans & Billing to upgrade or purchase credits."),
-    "rate_limit": (429, "rate_limit_error", "Number of request tokens has exceeded your "
-                   "per-minute rate limit (https://docs.anthropic.com/en/api/rate-limits); see "
-                   "the response headers for current usage."),
+    "billing": (400, "invalid_request_error", (
+        "Your credit balance is too low to access the Anthropic API. Please go to Plans & "
+        "Billing to upgrade or purchase credits.")),
+    "rate_limit": (429, "rate_limit_error", (
+        "Number of request tokens has exceeded your per-minute rate limit "
+        "(https://docs.anthropic.com/en/api/rate-limits); see the response headers for "
+        "current usage.")),
     "overloaded": (529, "overloaded_error", "Overloaded"),
     "server": (500, "api_error", "Internal server error"),
 }

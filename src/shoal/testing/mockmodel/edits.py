@@ -35,7 +35,7 @@ def chat_files(text: str, paths: list[str]) -> dict[str, str | None]:
     """The content aider showed for each path (``path`` line, then a fenced block)."""
     found: dict[str, str | None] = {}
     for path in paths:
-        match = re.search(rf"(?m)^{re.escape(path)}\n(`{{3,}})[^\n]*\n(.*?)^\1[ \t]*$", text, re.S)
+        match = re.search(rf"(?m)^{re.escape(path)}\n(`{{3,}})[^\n]*\n(.*?)^\1[ \t]*$", text, re.DOTALL)
         found[path] = match.group(2) if match else None
     return found
 
@@ -70,7 +70,7 @@ def reply(worker: Worker, conversation: Conversation, edit_format: str, chat_tex
 
 def _unfenced(final: str) -> str:
     """The report as a ``shoal-report:`` line instead of a fenced block."""
-    match = re.search(r"```json\n(.*?)\n```", final, re.S)
+    match = re.search(r"```json\n(.*?)\n```", final, re.DOTALL)
     if not match:
         return final
     report = json.dumps(json.loads(match.group(1)))

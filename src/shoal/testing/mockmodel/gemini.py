@@ -23,12 +23,13 @@ ERRORS = {
              [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID",
                "domain": "googleapis.com",
                "metadata": {"service": "generativelanguage.googleapis.com"}}]),
-    "billing": (429, "RESOURCE_EXHAUSTED", "You exceeded your current quota, please check your "
-                "plan and billing details.", []),
+    "billing": (429, "RESOURCE_EXHAUSTED", (
+        "You exceeded your current quota, please check your plan and billing details."), []),
     "rate_limit": (429, "RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota).", []),
     "overloaded": (503, "UNAVAILABLE", "The model is overloaded. Please try again later.", []),
-    "server": (500, "INTERNAL", "An internal error has occurred. Please retry or report in "
-               "https://developers.generativeai.google/guide/troubleshooting", []),
+    "server": (500, "INTERNAL", (
+        "An internal error has occurred. Please retry or report in "
+        "https://developers.generativeai.google/guide/troubleshooting"), []),
 }
 _STATUS_NAMES = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
                  429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}

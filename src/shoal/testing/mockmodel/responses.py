@@ -73,6 +73,7 @@ def _item(step: Step, tools: set[Any]) -> dict[str, Any]:
         return _message(step.text)
     command = shell.command_of(step)
     call_id = f"call_mock{uuid.uuid4().hex[:20]}"
+    arguments: dict[str, Any]
     if "exec_command" in tools or "shell" not in tools:
         name, arguments = "exec_command", {"cmd": command}
     else:

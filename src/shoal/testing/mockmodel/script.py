@@ -31,6 +31,10 @@ STATUS_KINDS = {401: "auth", 403: "auth", 402: "billing", 400: "billing", 429: "
 REPORT_STATUSES = ("complete", "blocked", "failed")
 
 
+class ScriptError(ValueError):
+    """A script that cannot be read: says which entry or key is wrong."""
+
+
 @dataclass(frozen=True)
 class Usage:
     """Token counts the mock reports for every response it gives."""
@@ -45,10 +49,10 @@ class Usage:
         if raw is None:
             return cls()
         if not isinstance(raw, dict):
-            raise ValueError(f"usage must be a mapping, not {raw!r}")
+            raise ScriptError(f"usage must be a mapping, not {raw!r}")
         unknown = set(raw) - {"input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"}
         if unknown:
-            raise ValueError(f"usage has unknown keys {sorted(unknown)}")
+            raise ScriptError(f"usage has unknown keys {sorted(unknown)}")
         return cls(**{k: int(v) for k, v in raw.items()})
 
 
@@ -63,14 +67,14 @@ class Action:
     @classmethod
     def parse(cls, raw: Any) -> Action:
         if not isinstance(raw, dict):
-            raise ValueError(f"an action must be a mapping, not {raw!r}")
+            raise ScriptError(f"an action must be a mapping, not {raw!r}")
         if "append" in raw:
             return cls("append", str(raw["append"]), str(raw.get("line", "")))
         if "write" in raw:
             return cls("write", str(raw["write"]), str(raw.get("content", "")))
         if "run" in raw:
             return cls("run", text=str(raw["run"]))
-        raise ValueError(f"an action needs 'append', 'write' or 'run': {raw!r}")
+        raise ScriptError(f"an action needs 'append', 'write' or 'run': {raw!r}")
 
 
 @dataclass(frozen=True)
@@ -91,18 +95,18 @@ class Entry:
     @classmethod
     def parse(cls, raw: Any) -> Entry:
         if not isinstance(raw, dict):
-            raise ValueError(f"a script entry must be a mapping, not {raw!r}")
+            raise ScriptError(f"a script entry must be a mapping, not {raw!r}")
         known = {"actions", "status", "blocker", "notes", "error", "error_times", "usage", "delay", "final"}
         if unknown := set(raw) - known:
-            raise ValueError(f"script entry has unknown keys {sorted(unknown)}; known: {sorted(known)}")
+            raise ScriptError(f"script entry has unknown keys {sorted(unknown)}; known: {sorted(known)}")
         status = str(raw.get("status", "complete"))
         if status not in REPORT_STATUSES:
-            raise ValueError(f"status must be one of {REPORT_STATUSES}, not {status!r}")
+            raise ScriptError(f"status must be one of {REPORT_STATUSES}, not {status!r}")
         error, error_status = raw.get("error"), None
         if isinstance(error, int) and not isinstance(error, bool):
             error_status, error = error, STATUS_KINDS.get(error, "server")
         elif error is not None and error not in ERROR_KINDS:
-            raise ValueError(f"error must be one of {ERROR_KINDS} or an HTTP status, not {error!r}")
+            raise ScriptError(f"error must be one of {ERROR_KINDS} or an HTTP status, not {error!r}")
         actions = raw.get("actions")
         return cls(
             actions=None if actions is None else tuple(Action.parse(a) for a in actions),
@@ -124,7 +128,7 @@ class Script:
         if raw is None:
             return cls()
         if not isinstance(raw, dict):
-            raise ValueError("a script must be a mapping of task ids to entries")
+            raise ScriptError("a script must be a mapping of task ids to entries")
         return cls({str(k): Entry.parse(v) for k, v in raw.items()})
 
     @classmethod

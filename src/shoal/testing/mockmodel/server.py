@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from . import anthropic, chat, gemini, responses
 from .recorder import Recorder
@@ -99,7 +99,7 @@ class MockModel:
         return [r for r in self.requests if r.get("step") and (task is None or r.get("task") == task)]
 
     def start(self) -> MockModel:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="mockmodel",
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="mockmodel",
                                         daemon=True)
         self._thread.start()
         return self
@@ -110,8 +110,9 @@ class MockModel:
         if self._thread is not None:
             self._thread.join(timeout=10)
 
-    def __enter__(self) -> MockModel:
-        return self.start()
+    def __enter__(self) -> Self:
+        self.start()
+        return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
@@ -143,11 +144,6 @@ class MockModel:
 
         return agent_settings_for(cli, self.url)
 
-    def files_for(self, cli: str) -> dict[str, str]:
-        from .clients import files_for
-
-        return files_for(cli, self.url)
-
     def args_for(self, cli: str) -> list[str]:
         from .clients import args_for
 
@@ -163,7 +159,7 @@ class MockModel:
                 if response is not None:
                     dialect_name = dialect.NAME
                     break
-        except Exception as exc:  # a bug in the mock must show, not hang the client
+        except Exception as exc:  # noqa: BLE001 - a bug in the mock must show, not hang the client
             response = Response.json({"error": {"message": f"mock model error: {exc!r}",
                                                 "type": "mock_error"}}, 500)
         if response is None:
@@ -220,7 +216,7 @@ def _handler(model: MockModel) -> type[BaseHTTPRequestHandler]:
             self.send_header("content-length", "0")
             self.end_headers()
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
     return Handler

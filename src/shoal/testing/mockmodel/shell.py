@@ -13,7 +13,7 @@ import shlex
 from .worker import Step
 
 BEGIN, END, MISSING = "<<<MOCK-FILE-BEGIN>>>", "<<<MOCK-FILE-END>>>", "<<<MOCK-FILE-MISSING>>>"
-_BETWEEN = re.compile(re.escape(BEGIN) + r"\n?(.*?)" + re.escape(END), re.S)
+_BETWEEN = re.compile(re.escape(BEGIN) + r"\n?(.*?)" + re.escape(END), re.DOTALL)
 
 
 def command_of(step: Step) -> str:
