@@ -179,7 +179,7 @@ def test_three_tasks_end_to_end(fake_cli, tmp_path):
     assert all(r.result["session_id"] and r.result["tokens_in"] == 24763
                for r in attempts(repo, result.run_id))
     workdirs = [c["argv"][c["argv"].index("-C") + 1] for c in calls(log)]
-    assert len(set(workdirs)) == 3 and all("worktrees" in w for w in workdirs)
+    assert len(set(workdirs)) == 3 and all(".shoal/" in w and "/.git/" not in w for w in workdirs)
 
 
 def test_three_tasks_when_a_task_uses_a_removed_flag(fake_cli, tmp_path):
