@@ -411,3 +411,20 @@ def test_a_new_run_stops_the_workers_a_killed_run_left_behind(repo: Path, tmp_pa
     (tmp_path / "slow").unlink()
     resumed = shoal.resume(first, repo=repo)  # and the old run can still be finished
     _assert_finished_exactly_once(repo, tmp_path, resumed, {})
+
+
+def test_resume_uses_the_workspace_root_the_run_recorded(repo: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 13: the settings may point elsewhere by the time a run is resumed."""
+    plan = _plan(tmp_path, dawdle_s=0.5)
+    proc = start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain",
+                     "--workspace-root", tmp_path / "ws1")
+    run_id = _wait_for(repo, lambda s, r: bool(_kinds(s, r, "merged")), proc)
+    _kill(proc)
+    monkeypatch.setenv("SHOAL_WORKSPACE_ROOT", str(tmp_path / "ws2"))
+    result = shoal.resume(repo=repo)
+    assert result.ok and result.run_id == run_id
+    with Store.open(default_db_path(repo / ".git"), create=False) as store:
+        places = {a.workspace for a in store.attempts(run_id)}
+    assert places and all(str(p).startswith(str(tmp_path / "ws1" / run_id) + "/") for p in places)
+    assert not (tmp_path / "ws2").exists()
