@@ -453,3 +453,70 @@ I cannot do this.
     assert result.summary.startswith("aider wrote the worker's ```json report into src/a.txt")
     (workdir / "src/a.txt").write_text("new a\n")  # a file listing of its own: fine
     assert get_agent("aider").interpret(outcome_for("")).ok
+
+
+# -- the fake, in the edit formats (it behaves as real aider 0.86.2 was seen to) ---------------
+TWO = Task(id=TaskId("t2"), owns=("src/one.txt", "src/two.txt"))
+TWO_PROMPT = "# Task\n\n## Files to Modify\n- src/one.txt\n- src/two.txt\n"
+
+
+def two_files(fake_cli, make_request, run, settings=None, **env):
+    fake_cli("aider", "ok", **env)
+    agent = get_agent("aider", settings)
+    outcome = run(agent.prepare(make_request(TWO, prompt=TWO_PROMPT)))
+    return outcome, agent.interpret(outcome)
+
+
+def test_two_files_in_the_default_format(fake_cli, make_request, run, repo_workdir, attempt_dir):
+    outcome, result = two_files(fake_cli, make_request, run)
+    assert (result.status, result.source) == (ResultStatus.SUCCEEDED, ResultSource.REPORT)
+    assert result.report.files_modified == ("src/one.txt", "src/two.txt")
+    assert "with diff edit format" in outcome.log_path.read_text()
+    assert "<<<<<<< SEARCH" in (attempt_dir / CHAT_HISTORY).read_text()
+
+
+def test_two_files_in_the_whole_format(fake_cli, make_request, run, repo_workdir, attempt_dir):
+    """Told by shoal's note, the worker gives a shoal-report line that aider leaves alone."""
+    outcome, result = two_files(fake_cli, make_request, run, {"edit_format": "whole"},
+                                SHOAL_FAKE_AIDER_REPORT="blocked")
+    assert (result.status, result.source) == (ResultStatus.BLOCKED, ResultSource.REPORT)
+    assert result.report.blocker == "the fake was told to report blocked"
+    assert git_out(repo_workdir, "log", "-1", "--format=%s") == "feat: t2 by fake aider"  # applied
+    assert "shoal-report:" in (attempt_dir / CHAT_HISTORY).read_text()
+
+
+def test_a_fenced_report_in_the_whole_format_with_two_files(fake_cli, make_request, run,
+                                                           repo_workdir):
+    """The edit format given past shoal (extra_args): no note, a fenced report, "No filename
+    provided", nothing applied: a failure with aider's error, not a success with nothing."""
+    outcome, result = two_files(fake_cli, make_request, run,
+                                {"extra_args": ["--edit-format", "whole"]})
+    log = outcome.log_path.read_text()
+    assert log.count("No filename provided before ``` in file listing") == 4
+    assert "Only 3 reflections allowed, stopping." in log
+    assert (result.status, result.error) == (ResultStatus.FAILED, ErrorKind.BAD_OUTPUT)
+    assert result.summary == ("aider applied none of the model's edits: "
+                              "No filename provided before ``` in file listing")
+    assert (result.turns, result.tokens_in, result.cost_usd) == (4, 9200, pytest.approx(0.048))
+    assert git_out(repo_workdir, "log", "--format=%s") == "initial commit"  # nothing applied
+
+
+def test_whole_format_shows_the_report_as_a_diff(fake_cli, make_request, run, repo_workdir,
+                                                 attempt_dir):
+    """One file, whole format, fenced report: stdout has it only as a diff; the raw reply
+    in the chat history says blocked."""
+    _, outcome, result = attempt(fake_cli, make_request, run, "ok",
+                                 {"extra_args": ["--edit-format", "whole"]},
+                                 SHOAL_FAKE_AIDER_REPORT="blocked")
+    log = outcome.log_path.read_text()
+    assert "```json" not in log and '+  "status": "blocked",' in log
+    assert "```json" in (attempt_dir / CHAT_HISTORY).read_text()
+    assert (result.status, result.source) == (ResultStatus.BLOCKED, ResultSource.REPORT)
+
+
+def test_a_blocked_report_in_a_three_task_run(fake_cli, tmp_path):
+    fake_cli("aider", "ok", SHOAL_FAKE_AIDER_REPORT="blocked")
+    result, repo = three_tasks(tmp_path, "aider")
+    assert result.task("a").state is TaskState.BLOCKED
+    assert result.task("b").state is TaskState.BLOCKED
+    assert git_out(repo, "ls-tree", "-r", "--name-only", result.integration_branch).count("a.txt") == 0
