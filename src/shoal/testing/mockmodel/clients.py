@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +42,24 @@ def _check(cli: str) -> None:
         raise ValueError(f"no such CLI {cli!r}; known: {', '.join(CLIS)}")
 
 
+def _secure(path: Path) -> bool:
+    """Whether no folder above ``path`` may be written by group or others (Gemini CLI's test)."""
+    for folder in path.parents:
+        if folder.exists() and folder.stat().st_mode & 0o022:
+            return False
+    return True
+
+
 def gemini_settings_path() -> Path:
-    """Gemini CLI's system settings for the mock, written once in a folder only we may write."""
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    path = cache / "shoal" / "mockmodel" / "gemini-settings.json"
+    """Gemini CLI's system settings for the mock, written once in a folder only we may write.
+
+    Gemini CLI skips such a file when any folder above it is writable by others (``/tmp`` is),
+    so the first of ``$XDG_CACHE_HOME``, ``~/.cache`` and the account's own home's ``.cache``
+    that passes that test is used."""
+    homes = [os.environ.get("XDG_CACHE_HOME"), str(Path.home() / ".cache"),
+             str(Path(pwd.getpwuid(os.getuid()).pw_dir) / ".cache")]
+    candidates = [Path(h) / "shoal" / "mockmodel" / "gemini-settings.json" for h in homes if h]
+    path = next((c for c in candidates if _secure(c)), candidates[-1])
     text = json.dumps(GEMINI_SETTINGS, indent=1) + "\n"
     if not path.exists() or path.read_text(encoding="utf-8") != text:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o755)

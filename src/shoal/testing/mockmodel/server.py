@@ -95,8 +95,10 @@ class MockModel:
         return self.recorder.snapshot()
 
     def model_requests(self, task: str | None = None) -> list[dict[str, Any]]:
-        """The requests the worker answered (steps and errors), optionally for one task."""
-        return [r for r in self.requests if r.get("step") and (task is None or r.get("task") == task)]
+        """The requests the worker answered (steps and errors, not side requests such as a
+        title or a commit message), optionally for one task."""
+        return [r for r in self.requests if r.get("step") not in (None, "side")
+                and (task is None or r.get("task") == task)]
 
     def start(self) -> MockModel:
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="mockmodel",
