@@ -32,14 +32,24 @@ _GIT_KEEP = frozenset({
 })
 
 
+# What a Claude Code session (2.1.197) puts in the environment of the commands it runs: markers
+# that tie a child to that session (and CLAUDE_EFFORT, the session's effort, which a worker would
+# inherit). Only these go: CLAUDE_CODE_OAUTH_TOKEN, CLAUDE_CODE_USE_BEDROCK and every other
+# CLAUDE_CODE_* setting or credential the user set stays.
+SESSION_MARKERS = frozenset({
+    "CLAUDECODE", "CLAUDE_CODE_CHILD_SESSION", "CLAUDE_CODE_ENTRYPOINT", "CLAUDE_CODE_SESSION_ID",
+    "CLAUDE_CODE_EXECPATH", "CLAUDE_EFFORT", "AI_AGENT",
+})
+
+
 def clean_env(extra: Mapping[str, str] | None = None, *,
               base: Mapping[str, str] | None = None) -> dict[str, str]:
     """`base` (default: ``os.environ``) without repository-redirecting ``GIT_*`` variables and
-    without ``CLAUDECODE``/``CLAUDE_CODE_*`` (agent CLIs refuse to nest), with
-    ``GIT_TERMINAL_PROMPT=0`` (git must never wait for a password), then `extra` on top."""
+    without the markers of a Claude Code session (`SESSION_MARKERS`: a run started from inside
+    Claude Code starts workers of their own), with ``GIT_TERMINAL_PROMPT=0`` (git must never
+    wait for a password), then `extra` on top."""
     env = {k: v for k, v in (os.environ if base is None else base).items()
-           if not (k.startswith("GIT_") and k not in _GIT_KEEP)
-           and k != "CLAUDECODE" and not k.startswith("CLAUDE_CODE_")}
+           if not (k.startswith("GIT_") and k not in _GIT_KEEP) and k not in SESSION_MARKERS}
     env["GIT_TERMINAL_PROMPT"] = "0"
     env.update(extra or {})
     return env

@@ -37,6 +37,23 @@ def test_drops_claude_code_nesting_markers_only() -> None:
     assert env["CLAUDE_CONFIG_DIR"] == "/home/u/.claude"  # not a nesting marker
 
 
+# What a Claude Code 2.1.197 session puts in its shell's environment (`claude -p` runs with all
+# of them), and credentials and settings a user sets, which workers need.
+SESSION = {"CLAUDECODE": "1", "CLAUDE_CODE_CHILD_SESSION": "1", "CLAUDE_CODE_ENTRYPOINT": "cli",
+           "CLAUDE_CODE_SESSION_ID": "0b7c2a52-1111-2222-3333-444455556666",
+           "CLAUDE_CODE_EXECPATH": "/usr/lib/node_modules/@anthropic-ai/claude-code/bin/claude.exe",
+           "CLAUDE_EFFORT": "high", "AI_AGENT": "claude-code/2.1.197"}
+USER_SET = {"CLAUDE_CODE_OAUTH_TOKEN": "sk-ant-oat01-x", "CLAUDE_CODE_MAX_OUTPUT_TOKENS": "64000",
+            "CLAUDE_CODE_USE_BEDROCK": "1", "CLAUDE_CODE_USE_VERTEX": "1",
+            "ANTHROPIC_API_KEY": "sk-ant-api03-x", "CLAUDE_CONFIG_DIR": "/home/u/.claude"}
+
+
+def test_drops_exactly_the_claude_code_session_markers() -> None:
+    env = clean_env(base={**SESSION, **USER_SET, "PATH": "/usr/bin"})
+    assert not set(SESSION) & set(env)
+    assert {k: env[k] for k in USER_SET} == USER_SET  # credentials and settings reach workers
+
+
 def test_keeps_transport_settings_and_disables_prompts() -> None:
     env = clean_env(base=BASE)
     assert env["GIT_SSH_COMMAND"] == "ssh -i key"

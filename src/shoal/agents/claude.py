@@ -12,8 +12,10 @@ Read from the output: the last ``{"type": "result"}`` event — ``subtype`` and 
 both (a failed API call can report ``subtype: "success"`` with ``is_error: true``),
 ``result``, ``session_id``, ``num_turns``, ``total_cost_usd``, ``usage``,
 ``permission_denials``. Exit 0 without a result event is bad output. The engine already
-drops ``CLAUDECODE`` and ``CLAUDE_CODE_*`` from every worker's environment, so a run started
-from inside Claude Code does not refuse to nest.
+drops the markers of a Claude Code session (``CLAUDECODE``, ``CLAUDE_CODE_SESSION_ID``, ...:
+`shoal.process.SESSION_MARKERS`) from every worker's environment, so a run started from inside
+Claude Code starts workers of their own; credentials and settings (``CLAUDE_CODE_OAUTH_TOKEN``,
+``CLAUDE_CODE_USE_BEDROCK`` ...) stay.
 """
 
 from __future__ import annotations
