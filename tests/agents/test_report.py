@@ -110,7 +110,8 @@ def test_find_report_broken_shoal_report_lines_are_notes():
     report, notes = find_report(text)
     assert report is not None and report.status == "pass"  # the broken later ones are skipped
     assert notes == ("ignored a shoal-report line: not a JSON object",
-                     "ignored a shoal-report line: not valid JSON (Expecting value: line 1 column 12 (char 11))",
+                     "ignored a shoal-report line: not valid JSON "
+                     "(Expecting value: line 1 column 12 (char 11))",
                      "ignored a shoal-report line: status 'maybe' is none of pass, fail, blocked")
 
 

@@ -104,7 +104,7 @@ class AiderAgent(HeadlessAgent):
                     "the API key of your model's provider, e.g. ANTHROPIC_API_KEY")
     required_flags = ("--message-file", "--yes-always", "--no-stream", "--no-pretty",
                       "--no-check-update", "--analytics-log", "--read", "--no-gitignore",
-                      "--input-history-file", "--chat-history-file")
+                      "--input-history-file", "--chat-history-file", "--edit-format")
     own_settings = ("auto_commits", "edit_format", "map_tokens")
 
     def check(self, options: Mapping[str, Any]) -> None:
