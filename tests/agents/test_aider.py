@@ -453,6 +453,11 @@ I cannot do this.
     assert result.summary.startswith("aider wrote the worker's ```json report into src/a.txt")
     (workdir / "src/a.txt").write_text("new a\n")  # a file listing of its own: fine
     assert get_agent("aider").interpret(outcome_for("")).ok
+    # the worker's own blocked stands (nothing is merged either way)
+    history = (attempt_dir / CHAT_HISTORY).read_text().replace('"pass"', '"blocked"')
+    (attempt_dir / CHAT_HISTORY).write_text(history)
+    (workdir / "src/a.txt").write_text(report.replace('"pass"', '"blocked"') + "\n")
+    assert get_agent("aider").interpret(outcome_for("")).status is ResultStatus.BLOCKED
 
 
 # -- the fake, in the edit formats (it behaves as real aider 0.86.2 was seen to) ---------------

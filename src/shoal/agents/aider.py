@@ -163,13 +163,14 @@ class AiderAgent(HeadlessAgent):
             if not sends and not chat.reply:
                 return None
             report = find_report(chat.reply or tail)[0]
-            if eaten := _report_written(chat, outcome.workdir):
+            # the worker's own fail or blocked stands: nothing of it is merged either way
+            worker_gave_up = report is not None and report.status != "pass"
+            if not worker_gave_up and (eaten := _report_written(chat, outcome.workdir)):
                 return StructuredResult(
                     ok=False, text=chat.reply, error=ErrorKind.BAD_OUTPUT,
                     message=(f"aider wrote the worker's ```json report into {eaten} (its "
                              f"whole edit format takes every fenced block for a file's content)"),
                     **metrics)
-            worker_gave_up = report is not None and report.status != "pass"
             if chat.edit_errors and not chat.applied and not worker_gave_up:
                 return StructuredResult(
                     ok=False, text=chat.reply, error=ErrorKind.BAD_OUTPUT,
