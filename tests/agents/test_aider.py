@@ -135,6 +135,9 @@ def test_a_reply_without_a_report_counts_by_the_exit_code(fake_cli, make_request
     _, _, result = attempt(fake_cli, make_request, run, "no-result")
     assert (result.status, result.source) == (ResultStatus.SUCCEEDED, ResultSource.EXIT_CODE)
     assert result.tokens_in == 2300
+    # the engine decides what a success without a report and without changes is; the
+    # adapter says there was no report
+    assert "no worker report in aider's reply" in " ".join(result.notes)
     _, _, strict = attempt(fake_cli, make_request, run, "no-result", {"require_report": True})
     assert (strict.status, strict.error) == (ResultStatus.FAILED, ErrorKind.BAD_OUTPUT)
 
