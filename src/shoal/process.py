@@ -323,6 +323,12 @@ def _checked(argv: Sequence[str], cwd: Path) -> tuple[tuple[str, ...], Path]:
 def _popen(argv: tuple[str, ...], cwd: Path, env: Mapping[str, str] | Mapping[bytes, bytes] | None,
            stdin: Any, stdout: Any, stderr: Any) -> subprocess.Popen[bytes]:
     env = clean_env() if env is None else dict(env)
+    # A shell sets PWD to where it runs; some CLIs (OpenCode) take their project folder from it,
+    # so the orchestrator's own PWD would send a worker's edits to the user's checkout.
+    if any(isinstance(k, bytes) for k in env):
+        env[b"PWD"] = os.fsencode(cwd)  # type: ignore[index,assignment]
+    else:
+        env["PWD"] = str(cwd)  # type: ignore[index,assignment]
     try:
         return subprocess.Popen(argv, executable=_program(argv[0], env.get("PATH", env.get(b"PATH"))),  # type: ignore[call-overload]
                                 cwd=cwd, env=env, stdin=stdin, stdout=stdout, stderr=stderr,

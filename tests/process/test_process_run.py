@@ -40,6 +40,19 @@ def test_runs_in_the_given_cwd(tmp_path: Path) -> None:
     assert run(py("import os; print(os.getcwd())"), cwd=tmp_path).text == str(tmp_path)
 
 
+def test_pwd_names_the_cwd_not_the_orchestrators_folder(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 13: OpenCode takes its project folder from $PWD; with the orchestrator's PWD a
+    worker edited the user's checkout instead of its workspace."""
+    monkeypatch.setenv("PWD", "/somewhere/else")
+    code = "import os; print(os.environ['PWD'])"
+    assert run(py(code), cwd=tmp_path).text == str(tmp_path)
+    given = {"PATH": os.environ["PATH"], "PWD": "/elsewhere"}
+    assert run(py(code), cwd=tmp_path, env=given).text == str(tmp_path)
+    as_bytes = {b"PATH": os.environb[b"PATH"], b"PWD": b"/elsewhere"}
+    assert run(py(code), cwd=tmp_path, env=as_bytes).text == str(tmp_path)  # type: ignore[arg-type]
+
+
 def test_stdin_is_closed(tmp_path: Path) -> None:
     # would hang on an inherited terminal; closed stdin reads as EOF at once
     done = run(py("import sys; print(repr(sys.stdin.read()))"), cwd=tmp_path, timeout=20)

@@ -22,13 +22,7 @@ from shoal.store import Store, default_db_path
 from shoal.testing import git_env, make_repo, snapshot_user_state
 from shoal.testing.mockmodel import MockModel
 
-# shoal passes its own $PWD on to workers, and OpenCode 1.18.33 takes its project folder from
-# $PWD rather than from the folder it is started in: run from the user's checkout, an OpenCode
-# worker edits the checkout instead of its workspace. Strict, so the fix shows here.
-OPENCODE_PWD = pytest.mark.xfail(strict=True, reason=(
-    "shoal keeps $PWD in a worker's environment and OpenCode works in $PWD, not its cwd: "
-    "the edits land in the user's checkout"))
-CLIS = ["claude", "codex", "gemini", pytest.param("opencode", marks=OPENCODE_PWD)]
+CLIS = ["claude", "codex", "gemini", "opencode"]
 FILES = {"README.md": "# demo\n", "a.txt": "alpha\n"}
 USAGE = {"input_tokens": 1000, "output_tokens": 50, "cache_read_tokens": 300, "cache_write_tokens": 20}
 # Claude Code retries a 401 or 429 ten times with backoff (minutes): once is enough here
