@@ -35,7 +35,7 @@ PROMPT = "# Task\n\n## Files to Modify\n- src/out.txt\n"
 def test_default_arguments(make_request):
     invocation = get_agent("gemini").prepare(make_request(prompt="-starts with a dash\n"[1:]))
     assert invocation.argv == ("gemini", "--output-format", "json", "--approval-mode", "auto_edit",
-                               "--prompt=starts with a dash\n")
+                               "--skip-trust", "--prompt=starts with a dash\n")
     assert invocation.stdin is None
 
 
@@ -45,9 +45,22 @@ def test_settings_become_flags(make_request):
                                  "include_directories": "../shared", "extra_args": ["--debug"]})
     argv = agent.prepare(make_request(prompt="# T\n")).argv
     assert argv == ("gemini", "--output-format", "json", "--approval-mode", "yolo",
-                    "--model", "gemini-2.5-flash", "--allowed-tools=run_shell_command(git status)",
+                    "--skip-trust", "--model", "gemini-2.5-flash", "--allowed-tools=run_shell_command(git status)",
                     "--allowed-tools=read_file", "--include-directories=../shared", "--debug",
                     "--prompt=# T\n")
+
+
+def test_an_untrusted_workspace_is_refused_and_said_so(fake_cli, make_request, run, workdir):
+    """Issue 13: Gemini CLI 0.61 refuses (exit 55) any folder it was not told to trust, and every
+    attempt's workspace is a new folder; shoal passes --skip-trust unless told not to."""
+    _, _, result = attempt(fake_cli, make_request, run, "ok", {"trust_workspace": False})
+    assert result.status is ResultStatus.FAILED
+    assert "untrusted folder" in result.summary and "exit 55" in result.summary
+    assert not (workdir / "src/out.txt").exists()
+    _, _, result = attempt(fake_cli, make_request, run, "ok")
+    assert result.status is ResultStatus.SUCCEEDED
+    with pytest.raises(AgentSetupError, match="trust_workspace must be true or false"):
+        get_agent("gemini", {"trust_workspace": "yes"})
 
 
 def test_a_long_prompt_goes_on_stdin(make_request):

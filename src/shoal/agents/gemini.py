@@ -1,10 +1,13 @@
 """The ``gemini`` agent: Gemini CLI in headless mode with one JSON document as output.
 
-Runs ``gemini --output-format json --approval-mode auto_edit [--model M]
+Runs ``gemini --output-format json --approval-mode auto_edit --skip-trust [--model M]
 [--allowed-tools=T ...] [--include-directories=D ...] [extra_args] --prompt=<prompt>``; when
 the prompt is too long for one argument it goes on stdin, which Gemini CLI reads and puts
 before a short ``--prompt``. Settings, on top of `shoal.agents.headless`'s:
-``approval_mode`` (default, auto_edit, yolo), ``allowed_tools``, ``include_directories``.
+``approval_mode`` (default, auto_edit, yolo), ``allowed_tools``, ``include_directories``,
+``trust_workspace`` (default true: ``--skip-trust``). Gemini CLI 0.61 trusts no folder it was
+not told to, and each attempt's workspace is a new folder: untrusted, it drops
+``--approval-mode`` to ``default`` and then exits 55 in headless mode, so no task could run.
 Gemini CLI has no turn-limit flag: ``model.maxSessionTurns`` in ``.gemini/settings.json``
 sets one, and reaching it exits with code 53.
 
@@ -28,6 +31,7 @@ from shoal.agents.headless import (
     add,
     exit_failure,
     fits_argument,
+    flag,
     last_line,
     mapping,
     strings,
@@ -40,7 +44,9 @@ from shoal.agents.result import ErrorKind, StructuredResult
 DEFAULT_APPROVAL_MODE = "auto_edit"
 TURN_LIMIT_EXIT = 53
 STDIN_PROMPT = "Carry out the task given above (read from standard input)."
+UNTRUSTED_EXIT = 55
 _EXIT_MEANING = {41: "authentication failed", 42: "bad input (prompt or arguments)",
+                 UNTRUSTED_EXIT: "refused an untrusted folder (set trust_workspace: true)",
                  TURN_LIMIT_EXIT: "reached its session turn limit (model.maxSessionTurns)"}
 _KEYS = ("response", "error", "stats", "session_id")
 _MAX_TRIES = 200
@@ -53,17 +59,20 @@ class GeminiAgent(HeadlessAgent):
     install_hint = ("install Gemini CLI (npm install -g @google/gemini-cli), then log in once with "
                     "`gemini` or set GEMINI_API_KEY")
     required_flags = ("--prompt", "--output-format", "--approval-mode")
-    own_settings = ("approval_mode", "allowed_tools", "include_directories")
+    own_settings = ("approval_mode", "allowed_tools", "include_directories", "trust_workspace")
 
     def check(self, options: Mapping[str, Any]) -> None:
         super().check(options)
         text(self.name, options, "approval_mode")
+        flag(self.name, options, "trust_workspace", True)
         strings(self.name, options, "allowed_tools")
         strings(self.name, options, "include_directories")
 
     def arguments(self, request: AgentRequest, options: dict[str, Any]) -> Arguments:
         args = ["--output-format", "json",
                 "--approval-mode", text(self.name, options, "approval_mode") or DEFAULT_APPROVAL_MODE]
+        if flag(self.name, options, "trust_workspace", True):
+            args.append("--skip-trust")  # the workspace is a copy of the user's own repository
         if model := text(self.name, options, "model"):
             args += ["--model", model]
         # `--name=value` for list options: a bare value after them would be taken as one more

@@ -3,7 +3,7 @@
 The prompt is ``--prompt`` (``-p``) or positional words, with stdin put before it when
 piped. Prints one pretty-printed JSON document at the end (``session_id``, ``response``,
 ``stats`` or ``error``) and exits with the documented codes: 1 error, 41 authentication,
-53 turn limit. Unknown arguments are refused as yargs' strict mode does.
+53 turn limit, and 55 in a folder it was not told to trust (as 0.61.0 does). Unknown arguments are refused as yargs' strict mode does.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ def parser() -> Parser:
     p.flag("--include-directories", nargs="+", action="extend", default=[],
            help="Additional directories to include in the workspace")
     p.flag("-y", "--yolo", action="store_true", help="Automatically accept all actions")
+    p.flag("--skip-trust", action="store_true", help="Trust the current workspace for this session.")
     p.flag("-d", "--debug", action="store_true", help="Run in debug mode?")
     p.flag("-v", "--version", action="store_true", help="Show version number")
     p.flag("-h", "--help", action="store_true", help="Show help")
@@ -78,6 +79,15 @@ def _run(fake: Fake, ns: Any) -> int:
         return code
 
     print("Loaded cached credentials.", file=sys.stderr, flush=True)
+    if not ns.skip_trust and os.environ.get("GEMINI_CLI_TRUST_WORKSPACE") != "true":
+        # as Gemini CLI 0.61.0 does in a folder nobody trusted, headless
+        if ns.approval_mode != "default":
+            print('Approval mode overridden to "default" because the current folder is not '
+                  "trusted.", file=sys.stderr, flush=True)
+        print("Gemini CLI is not running in a trusted directory. To proceed, either use "
+              "`--skip-trust`, set the `GEMINI_CLI_TRUST_WORKSPACE=true` environment variable, "
+              "or trust this directory in interactive mode.", file=sys.stderr, flush=True)
+        return 55
     if scenario == "hang":
         hang()
     if scenario == "crash":

@@ -134,6 +134,9 @@ def agent_settings_for(cli: str, url: str) -> dict[str, Any]:
     elif cli == "aider":
         settings = {"model": f"openai/{MODEL}",
                     "extra_args": ["--openai-api-base", f"{url}/v1", "--no-show-model-warnings"]}
-    if env := env_for(cli, url):
+    env = env_for(cli, url)
+    if cli == "gemini":  # shoal's gemini agent passes --skip-trust itself
+        env.pop("GEMINI_CLI_TRUST_WORKSPACE")
+    if env:
         settings["env"] = env
     return settings
