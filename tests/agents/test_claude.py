@@ -160,9 +160,12 @@ def test_rate_limit(fake_cli, make_request, run):
 
 
 def test_turn_limit(fake_cli, make_request, run):
-    _, _, result = attempt(fake_cli, make_request, run, "turn-limit", {"max_turns": 2})
+    """2.1.197: exit 1, subtype error_max_turns, the reason only in `errors`, no `result`."""
+    _, outcome, result = attempt(fake_cli, make_request, run, "turn-limit", {"max_turns": 2})
+    assert outcome.exit_code == 1
     assert (result.status, result.source) == (ResultStatus.FAILED, ResultSource.STRUCTURED)
-    assert "turn limit" in result.summary and "error_max_turns" in result.summary
+    assert result.summary == ("claude stopped at its turn limit (--max-turns): "
+                              "Reached maximum number of turns (2)")
     assert result.turns == 2
 
 
@@ -302,3 +305,227 @@ def test_a_long_prompt_reaches_the_cli_on_stdin_through_a_real_run(fake_cli, tmp
     assert result.ok, result.to_json()
     (call,) = calls(log)
     assert call["stdin"] is True and body.strip() in call["prompt"]
+
+
+# -- what Claude Code 2.1.197 was seen to do ------------------------------------------------
+def test_bypass_as_root_gets_is_sandbox(make_request, monkeypatch):
+    """As root, Claude Code refuses bypassPermissions without IS_SANDBOX=1: the plan chose to
+    bypass, so shoal sets it; a user's own IS_SANDBOX is kept."""
+    monkeypatch.delenv("IS_SANDBOX", raising=False)
+    monkeypatch.setattr("os.geteuid", lambda: 0)
+    bypass = get_agent("claude", {"permission_mode": "bypassPermissions"})
+    assert bypass.prepare(make_request()).env["IS_SANDBOX"] == "1"
+    flag = get_agent("claude", {"extra_args": ["--dangerously-skip-permissions"]})
+    assert flag.prepare(make_request()).env["IS_SANDBOX"] == "1"
+    assert "IS_SANDBOX" not in get_agent("claude").prepare(make_request()).env
+    own = get_agent("claude", {"permission_mode": "bypassPermissions", "env": {"IS_SANDBOX": "0"}})
+    assert own.prepare(make_request()).env["IS_SANDBOX"] == "0"
+    monkeypatch.setenv("IS_SANDBOX", "yes")  # the user's: shoal leaves it as it is
+    assert "IS_SANDBOX" not in bypass.prepare(make_request()).env
+    monkeypatch.delenv("IS_SANDBOX")
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    assert "IS_SANDBOX" not in bypass.prepare(make_request()).env
+
+
+def test_the_fake_refuses_bypass_as_root_without_is_sandbox(fake_cli, make_request, run, monkeypatch,
+                                                           workdir):
+    monkeypatch.delenv("IS_SANDBOX", raising=False)
+    monkeypatch.setattr("os.geteuid", lambda: 1000)  # shoal thinks it is not root: no IS_SANDBOX
+    _, outcome, result = attempt(fake_cli, make_request, run, "ok",
+                                 {"permission_mode": "bypassPermissions"}, SHOAL_FAKE_EUID="0")
+    assert outcome.exit_code == 1 and not (workdir / "src/out.txt").exists()
+    assert result.status is ResultStatus.FAILED
+    assert ("--dangerously-skip-permissions cannot be used with root/sudo privileges for "
+            "security reasons") in result.summary
+    monkeypatch.setattr("os.geteuid", lambda: 0)  # as root, shoal sets IS_SANDBOX=1
+    _, outcome, result = attempt(fake_cli, make_request, run, "ok",
+                                 {"permission_mode": "bypassPermissions"}, SHOAL_FAKE_EUID="0")
+    assert outcome.exit_code == 0 and result.ok
+
+
+def test_the_fake_knows_the_protected_folders_shoal_knows():
+    from shoal.agents.permissions import CLAUDE_PROTECTED_FOLDERS, CLAUDE_PROTECTED_PAIRS
+    from shoal.testing.fakes import claude as fake
+
+    assert fake.PROTECTED_FOLDERS == CLAUDE_PROTECTED_FOLDERS
+    assert fake.PROTECTED_PAIRS == CLAUDE_PROTECTED_PAIRS
+
+
+def _fake_claude(folder, *options, env=None):
+    import os
+    import subprocess
+
+    folder.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(["claude", "-p", "--output-format", "stream-json", "--verbose", *options,
+                           "--", PROMPT], cwd=folder, capture_output=True, text=True, timeout=30,
+                          env={**os.environ, "SHOAL_TASK_ID": "t1", **(env or {})})
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    return done, lines, next(e for e in lines if e["type"] == "result")
+
+
+@pytest.mark.parametrize("options", [
+    ("--permission-mode", "acceptEdits"), ("--permission-mode", "default"),
+    ("--permission-mode", "dontAsk"), ("--permission-mode", "auto"),
+    ("--permission-mode", "acceptEdits", "--allowedTools", "Write(src/out.txt)", "Edit"),
+], ids=lambda o: "-".join(o[1:]).replace("/", "_"))
+@pytest.mark.parametrize("under", [".git/x", ".claude", ".config/git/w", ".vscode/a/b"])
+def test_the_fake_refuses_edits_under_protected_folders(fake_cli, tmp_path, options, under):
+    fake_cli("claude", "ok")
+    plain, _, ok = _fake_claude(tmp_path / "plain", *options)
+    assert plain.returncode == 0 and ok["permission_denials"] == []
+    assert (tmp_path / "plain/src/out.txt").read_text() == "written by fake claude for t1\n"
+
+    folder = tmp_path / under
+    done, lines, result = _fake_claude(folder, *options)
+    target = (folder / "src/out.txt").resolve()
+    assert done.returncode == 0 and not target.exists()
+    (denial,) = result["permission_denials"]
+    assert denial["tool_name"] == "Write" and denial["tool_use_id"]
+    assert denial["tool_input"] == {"file_path": str(target),
+                                    "content": "written by fake claude for t1\n"}
+    said = f"Claude requested permissions to edit {target} which is a sensitive file."
+    assert said in result["result"]
+    assert any(said in str(e) for e in lines if e["type"] in ("user", "assistant") and e is not result)
+
+
+def test_the_fake_edits_under_protected_folders_when_bypassing(fake_cli, tmp_path):
+    fake_cli("claude", "ok")
+    folder = tmp_path / ".git/x"
+    done, _, result = _fake_claude(folder, "--permission-mode", "bypassPermissions",
+                                   env={"IS_SANDBOX": "1"})
+    assert done.returncode == 0 and result["permission_denials"] == []
+    assert (folder / "src/out.txt").read_text() == "written by fake claude for t1\n"
+
+
+def test_budget_limit_reason_from_errors(outcome_for):
+    """error_max_budget_usd, like error_max_turns, gives its reason only in `errors`."""
+    event = {"type": "result", "subtype": "error_max_budget_usd", "is_error": True, "num_turns": 4,
+             "total_cost_usd": 0.31, "usage": {}, "permission_denials": [],
+             "errors": ["Reached maximum budget ($0.3)"], "session_id": "s"}
+    result = get_agent("claude").interpret(outcome_for(json.dumps(event) + "\n", exit_code=1))
+    assert result.status is ResultStatus.FAILED
+    assert result.summary == "claude stopped at its budget (--max-budget-usd): Reached maximum budget ($0.3)"
+
+
+def _retry(status, error, attempt=1):
+    return json.dumps({"type": "system", "subtype": "api_retry", "attempt": attempt, "max_retries": 10,
+                       "retry_delay_ms": 512.3, "error_status": status, "error": error,
+                       "session_id": "s"})
+
+
+def test_fatal_errors_from_retry_events_status_fields():
+    agent = get_agent("claude")
+    init = '{"type":"system","subtype":"init","session_id":"s"}\n'
+    seen = agent.fatal_error_seen((init + _retry(401, "authentication_failed") + "\n").encode())
+    assert seen is not None and seen.error is ErrorKind.AUTHENTICATION and seen.ok is False
+    assert seen.message.startswith("claude could not authenticate (HTTP 401 authentication_failed)")
+    assert "ANTHROPIC_API_KEY" in seen.message
+    seen = agent.fatal_error_seen((_retry(403, "unknown") + "\n").encode())
+    assert seen is not None and seen.error is ErrorKind.AUTHENTICATION
+    billing = json.dumps({"type": "assistant", "message": {"content": [
+        {"type": "text", "text": "Credit balance is too low"}]}, "error": "billing_error"})
+    seen = agent.fatal_error_seen((billing + "\n").encode())
+    assert seen is not None and seen.error is ErrorKind.BILLING and "Credit balance" in seen.message
+    # rate limits and overloads are waited out (the engine's backoff), never fatal
+    for status, error in ((429, "rate_limit"), (529, "overloaded"), (500, "server_error"), (None, "unknown")):
+        assert agent.fatal_error_seen((_retry(status, error) + "\n").encode()) is None
+    assert agent.fatal_error_seen(b'{"type":"user","message":"error_status 401 authentication_failed"}\n') is None
+
+
+@pytest.mark.parametrize(("status", "kind"), [
+    (401, ErrorKind.AUTHENTICATION), (403, ErrorKind.AUTHENTICATION),
+    (429, ErrorKind.RATE_LIMITED), (529, ErrorKind.RATE_LIMITED), (500, ErrorKind.CRASH)])
+def test_the_result_events_api_error_status_decides_the_kind(outcome_for, status, kind):
+    """The status field, not the text (which changes between versions), says what failed."""
+    event = {"type": "result", "subtype": "success", "is_error": True, "api_error_status": status,
+             "result": "API Error: something went wrong", "session_id": "s", "num_turns": 1}
+    result = get_agent("claude").interpret(outcome_for(json.dumps(event) + "\n", exit_code=1))
+    assert (result.status, result.error) == (ResultStatus.FAILED, kind)
+    assert f"HTTP {status}" in result.summary
+
+
+def test_auth_error_after_the_retries(fake_cli, make_request, run):
+    _, outcome, result = attempt(fake_cli, make_request, run, "auth-error", SHOAL_FAKE_RETRY_MS="1")
+    assert outcome.exit_code == 1
+    assert (result.status, result.error) == (ResultStatus.FAILED, ErrorKind.AUTHENTICATION)
+    assert "could not authenticate (HTTP 401 authentication_failed)" in result.summary
+    assert "Invalid API key · Fix external API key" in result.summary
+
+
+def test_billing_error(fake_cli, make_request, run):
+    _, outcome, result = attempt(fake_cli, make_request, run, "billing-error")
+    assert outcome.exit_code == 1
+    assert (result.status, result.error) == (ResultStatus.FAILED, ErrorKind.BILLING)
+    assert "Credit balance is too low" in result.summary
+
+
+def _stopping_run(tmp_path, scenario):
+    """Four tasks: a, b and d side by side (two slots), c after a and b; retries allowed."""
+    import time
+
+    import shoal
+    from shoal.testing import make_repo
+
+    repo = make_repo(tmp_path / "repo", {"README.md": "# demo\n"})
+    plan = {"version": 1, "defaults": {"agent": "claude", "timeout": "5m", "retries": 2,
+                                       "max_parallel": 2},
+            "tasks": [{"id": t, "owns": [f"{t}.txt"], "prompt": f"Create {t}.txt.",
+                       **({"after": ["a", "b"]} if t == "c" else {})} for t in "abcd"]}
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan))
+    started = time.monotonic()
+    result = shoal.run(path, repo=repo, grace_s=0.5)
+    return result, repo, time.monotonic() - started
+
+
+def _events(repo, run_id, kind):
+    from shoal.git import Git
+    from shoal.store import Store, default_db_path
+
+    with Store.open(default_db_path(Git(repo).common_dir())) as store:
+        return [e for e in store.events(run_id) if str(getattr(e.kind, "value", e.kind)) == kind]
+
+
+def test_an_authentication_error_stops_the_run_at_once(fake_cli, tmp_path):
+    """Claude Code retries a 401 about ten times over minutes (the fake: 160 s); shoal stops
+    the worker at the first retry event, and the run: no retry, the other worker stopped,
+    nothing new started, one run error."""
+    log = fake_cli("claude", "hang,b=auth-error")
+    result, repo, took = _stopping_run(tmp_path, "hang,b=auth-error")
+    assert took < 30, took
+    assert result.state.value == "failed"
+    b = result.task("b")
+    assert b.state is TaskState.FAILED and b.attempts == 1
+    assert "could not authenticate (HTTP 401 authentication_failed)" in (b.reason or "")
+    assert result.task("a").state is TaskState.CANCELLED and result.task("a").attempts == 1
+    assert "stopped" in (result.task("a").reason or "")
+    assert result.task("c").state is TaskState.SKIPPED and result.task("c").attempts == 0  # after b
+    d = result.task("d")
+    assert d.state is TaskState.CANCELLED and d.attempts == 0
+    assert "not started: the claude agent could not authenticate" in (d.reason or "")
+    assert sorted(c["scenario"] for c in calls(log)) == ["auth-error", "hang"]
+    (stopped,) = _events(repo, result.run_id, "run_stopped")
+    assert "the claude agent could not authenticate" in stopped.data["message"]
+    assert "ANTHROPIC_API_KEY" in stopped.data["message"] and stopped.data["hint"]
+    (finished,) = _events(repo, result.run_id, "run_finished")
+    assert finished.data["reason"] == stopped.data["message"]
+
+
+def test_a_billing_error_stops_the_run(fake_cli, tmp_path):
+    fake_cli("claude", "hang,b=billing-error")
+    result, repo, took = _stopping_run(tmp_path, "hang,b=billing-error")
+    assert took < 30, took
+    assert result.state.value == "failed"
+    assert result.task("b").state is TaskState.FAILED and result.task("b").attempts == 1
+    assert "Credit balance is too low" in (result.task("b").reason or "")
+    assert [result.task(t).attempts for t in "acd"] == [1, 0, 0]
+    (stopped,) = _events(repo, result.run_id, "run_stopped")
+    assert "billing" in stopped.data["message"]
+
+
+def test_rate_limits_from_retry_events_do_not_stop_the_run(fake_cli, tmp_path):
+    fake_cli("claude", "ok,b=rate-limit,b@2=ok")
+    result, repo = three_tasks(tmp_path, "claude", rate_limit_backoff_s=0.1)
+    assert result.ok and result.task("b").attempts == 2, result.to_json()
+    assert _events(repo, result.run_id, "rate_limited")
+    assert _events(repo, result.run_id, "run_stopped") == []

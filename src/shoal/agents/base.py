@@ -84,6 +84,15 @@ class BaseAgent:
         """
         return False
 
+    def fatal_error_seen(self, tail: bytes) -> StructuredResult | None:
+        """The failure ``tail`` (the end of a still running worker's log) already shows, when it
+        is one no waiting cures: the CLI's API refused its credentials or its account (an
+        `ErrorKind.AUTHENTICATION` or `ErrorKind.BILLING` result), while the CLI goes on
+        retrying. The engine's watchdog stops such a worker at once; `interpret` must come to
+        the same result from the log. Default: None, nothing is fatal before the CLI exits.
+        """
+        return None
+
     def interpret(self, outcome: ProcessOutcome) -> AgentResult:
         return decide(
             outcome,

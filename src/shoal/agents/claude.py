@@ -20,6 +20,7 @@ Claude Code starts workers of their own; credentials and settings (``CLAUDE_CODE
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -45,6 +46,14 @@ from shoal.agents.registry import register
 from shoal.agents.result import ErrorKind, StructuredResult
 
 DEFAULT_PERMISSION_MODE = "acceptEdits"
+BYPASS = "bypassPermissions"
+BYPASS_FLAG = "--dangerously-skip-permissions"
+# The `error` codes of Claude Code's stream-json (`api_retry` events, assistant messages), and
+# the HTTP statuses, that say what failed; its message texts change between versions.
+_AUTH_CODES = frozenset({"authentication_failed", "oauth_org_not_allowed"})
+_BILLING_CODES = frozenset({"billing_error"})
+_LIMIT_CODES = frozenset({"rate_limit", "overloaded"})
+_LOGIN_HINT = "set ANTHROPIC_API_KEY (or CLAUDE_CODE_OAUTH_TOKEN) or log in once with `claude`"
 _RESULT_KEYS = (b'"total_cost_usd":', b'"permission_denials":')
 _SUBTYPES = {
     "error_max_turns": "stopped at its turn limit (--max-turns)",
@@ -98,12 +107,25 @@ class ClaudeAgent(HeadlessAgent):
             return Arguments(args, ["--", request.prompt])
         return Arguments(args, stdin=request.prompt.encode("utf-8"))  # print mode reads stdin
 
+    def extra_env(self, request: AgentRequest, options: dict[str, Any]) -> dict[str, str]:
+        """``IS_SANDBOX=1`` when the plan bypasses permissions and shoal runs as root: Claude
+        Code refuses bypass as root without it (exit 1), and the plan chose to bypass. A user's
+        own ``IS_SANDBOX`` (in the environment or the agent's ``env``) is kept."""
+        mode = text(self.name, options, "permission_mode") or DEFAULT_PERMISSION_MODE
+        bypass = mode == BYPASS or BYPASS_FLAG in strings(self.name, options, "extra_args")
+        if bypass and _running_as_root() and "IS_SANDBOX" not in os.environ:
+            return {"IS_SANDBOX": "1"}
+        return {}
+
     def structured(self, outcome: ProcessOutcome) -> StructuredResult | None:
         tail = outcome.tail()
         result = next((e for e in events(tail, needle='"result"') if e.get("type") == "result"), None)
         session = next((e.get("session_id") for e in events(tail, needle='"session_id"')
                         if isinstance(e.get("session_id"), str)), None)
         if result is None:
+            if (fatal := _fatal(tail)) is not None:  # stopped while it retried a refusal
+                return StructuredResult(ok=False, error=fatal.error, message=fatal.message,
+                                        session_id=session)
             if outcome.exit_code == 0 and not outcome.timed_out:
                 last = last_line(outcome, tail)
                 return StructuredResult(
@@ -112,7 +134,10 @@ class ClaudeAgent(HeadlessAgent):
                             + (f"; last output: {last}" if last else ""))
             failed = exit_failure(self.name, outcome, tail, session_id=session)
             return failed or (StructuredResult(session_id=session) if session else None)
-        return _read_result(result)
+        return _read_result(result, _last_error_code(tail))
+
+    def fatal_error_seen(self, tail: bytes) -> StructuredResult | None:
+        return _fatal(tail)
 
     def final_output_seen(self, tail: bytes) -> bool:
         if any(e.get("type") == "result" for e in events(tail, needle='"result"')):
@@ -123,7 +148,68 @@ class ClaudeAgent(HeadlessAgent):
         return last.endswith(b"}") and all(key in last for key in _RESULT_KEYS)
 
 
-def _read_result(event: dict[str, Any]) -> StructuredResult:
+def _running_as_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def _kind(status: Any, code: Any) -> ErrorKind | None:
+    """What an HTTP status or an error code of Claude Code's output says failed."""
+    if code in _AUTH_CODES or status in (401, 403):
+        return ErrorKind.AUTHENTICATION
+    if code in _BILLING_CODES or status == 402:
+        return ErrorKind.BILLING
+    if code in _LIMIT_CODES or status in (429, 529):
+        return ErrorKind.RATE_LIMITED
+    return None
+
+
+def _refusal(kind: ErrorKind, status: Any, code: Any, said: str = "") -> str:
+    detail = " ".join(str(p) for p in (f"HTTP {status}" if isinstance(status, int) else None,
+                                       code if isinstance(code, str) else None) if p)
+    detail = f" ({detail})" if detail else ""
+    said = f" ({said.strip()[:200]})" if said.strip() else ""
+    if kind is ErrorKind.AUTHENTICATION:
+        return f"claude could not authenticate{detail}{said}: {_LOGIN_HINT}"
+    return (f"claude's account cannot pay for requests{detail}{said}: add credits or check "
+            "the plan of the account claude is logged in with")
+
+
+def _fatal(tail: str | bytes) -> StructuredResult | None:
+    """An authentication or billing refusal in the log: an ``api_retry`` event with HTTP
+    401/403 or such an ``error`` code (Claude Code retries those about ten times, over
+    minutes), or an assistant message carrying such an ``error``."""
+    for event in events(tail, needle='"error'):
+        kind_of_event = event.get("type"), event.get("subtype")
+        if kind_of_event == ("system", "api_retry"):
+            status, code = event.get("error_status"), event.get("error")
+            said = ""
+        elif event.get("type") == "assistant" and isinstance(event.get("error"), str):
+            status, code = None, event.get("error")
+            said = _message_text(event)
+        else:
+            continue
+        kind = _kind(status, code)
+        if kind in (ErrorKind.AUTHENTICATION, ErrorKind.BILLING):
+            assert kind is not None
+            return StructuredResult(ok=False, error=kind, message=_refusal(kind, status, code, said))
+    return None
+
+
+def _last_error_code(tail: str) -> str | None:
+    """The ``error`` code of the last assistant message that carries one."""
+    for event in events(tail, needle='"error"'):
+        if event.get("type") == "assistant" and isinstance(event.get("error"), str):
+            return str(event["error"])
+    return None
+
+
+def _message_text(event: dict[str, Any]) -> str:
+    content = mapping(event.get("message")).get("content")
+    return " ".join(str(c.get("text")) for c in content if isinstance(c, dict) and c.get("text")) \
+        if isinstance(content, list) else ""
+
+
+def _read_result(event: dict[str, Any], code: str | None = None) -> StructuredResult:
     usage = mapping(event.get("usage"))
     tokens_in = None
     for key in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"):
@@ -145,12 +231,26 @@ def _read_result(event: dict[str, Any]) -> StructuredResult:
     if subtype == "success" and not event.get("is_error"):
         return StructuredResult(ok=True, text=body, **metrics)
     what = _SUBTYPES.get(subtype, "reported an error")
-    message = f"claude {what} ({subtype or 'no subtype'}, is_error: {bool(event.get('is_error'))})"
-    if body.strip():
-        message += f": {body.strip()[:400]}"
-    limited = LIMIT_PATTERN.search(body) is not None
-    return StructuredResult(ok=False, text=body, message=message,
-                            error=ErrorKind.RATE_LIMITED if limited else None, **metrics)
+    # error_max_turns and the like give their reason only in `errors`, with no `result`
+    errors = [str(e) for e in event.get("errors") or () if str(e).strip()] \
+        if isinstance(event.get("errors"), list) else []
+    status = event.get("api_error_status")
+    kind = _kind(status if isinstance(status, int) and not isinstance(status, bool) else None, code)
+    if kind in (ErrorKind.AUTHENTICATION, ErrorKind.BILLING):
+        assert kind is not None
+        return StructuredResult(ok=False, text=body, error=kind,
+                                message=_refusal(kind, status, code, body), **metrics)
+    if errors and not body.strip():
+        message = f"claude {what}: {'; '.join(errors)[:400]}"
+    else:
+        message = f"claude {what} ({subtype or 'no subtype'}, is_error: {bool(event.get('is_error'))})"
+        if isinstance(status, int) and not isinstance(status, bool):
+            message += f" (HTTP {status})"
+        if said := body.strip() or "; ".join(errors):
+            message += f": {said[:400]}"
+    if kind is None and LIMIT_PATTERN.search(body) is not None:  # no status: its words
+        kind = ErrorKind.RATE_LIMITED
+    return StructuredResult(ok=False, text=body, message=message, error=kind, **metrics)
 
 
 def _denials(value: Any) -> tuple[str, ...]:

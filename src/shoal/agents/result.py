@@ -47,6 +47,10 @@ class ErrorKind(str, Enum):
     NOT_INSTALLED = "not_installed"
     BAD_OUTPUT = "bad_output"
     SETUP = "setup"  # the agent could not prepare the task (e.g. no run: commands)
+    # The agent's API refused its credentials (HTTP 401/403) or its account (billing): no
+    # attempt of any task with that agent can succeed, so the run stops (engine.limits).
+    AUTHENTICATION = "authentication"
+    BILLING = "billing"
 
 
 class ResultSource(str, Enum):

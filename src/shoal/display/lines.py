@@ -43,6 +43,9 @@ def describe_event(event: Event) -> str | None:
         return f"{task}: {kind.replace('_', ' ')}: {_short(d.get('reason') or '')}"
     if kind in ("fallback_sequential", "fail_fast", "note"):
         return _short(d.get("message") or kind, 300)
+    if kind == "run_stopped":
+        hint = f" (hint: {d['hint']})" if d.get("hint") else ""
+        return "run stopped: " + _short(str(d.get("message") or kind) + hint, 400)
     if kind == "run_finished":
         return f"run {event.run_id} {d.get('state')}"
     if kind == "run_interrupted":

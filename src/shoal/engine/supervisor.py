@@ -83,6 +83,8 @@ class Supervisor:
         self.inbox: Inbox[_AttemptDone | _MergeDone] = Inbox()
         self.inline = ctx.executor_factory is LocalExecutor and process.pidfds_work()
         self.cancel = threading.Event()
+        self.halt = threading.Event()  # what workers watch: set on ^C and when the run stops
+        self.run_error: str | None = None  # an agent error that stopped the run (Limits.run_stopping)
         self.states: dict[str, TaskState] = {}
         self.succeeded: set[str] = set()
         self.finished: set[str] = set()  # terminal states
@@ -119,7 +121,7 @@ class Supervisor:
         self.status = StatusWriter(ctx.run_dir, self.plan, self.store, self.run_id)
         self.journal = WorkerJournal(ctx.run_dir)  # every worker's process group: see engine.orphans
         self.guard = RefGuard(ctx.git, ctx.integration_branch, self.merges, self.workspaces)
-        self.here = InlineAttempts(self.backend, self.cancel, self.guard.with_refs_all)  # see engine.inline
+        self.here = InlineAttempts(self.backend, self.halt, self.guard.with_refs_all)  # see engine.inline
 
     # -- the loop --------------------------------------------------------------------------
     def run(self) -> RunState:
@@ -282,7 +284,7 @@ class Supervisor:
 
     def _attempt(self, spec: AttemptSpec) -> AttemptReport:
         """One attempt, on a worker thread."""
-        return self.guard.with_refs(run_attempt(spec, self.backend, self.cancel))
+        return self.guard.with_refs(run_attempt(spec, self.backend, self.halt))
 
     def _agent_name(self, task_id: str) -> str:
         return self.options.agent or self.plan.task(task_id).agent or self.plan.defaults.agent
@@ -307,8 +309,12 @@ class Supervisor:
             self._attempt_failed(spec, AttemptState.CRASHED, f"internal error: {report!r}", None)
             return
         if report.cancelled:
+            if not self.cancel.is_set():  # stopped because the run stops, not by ^C
+                self._stopped_with_run(report)
             return
         self._spend(report)
+        if stop := self.limits.run_stopping(self._agent_name(spec.task.id), report.result):
+            self._stop_run(*stop)
         git_state = (*self.guard.changes(report),
                      *(v for v in report.violations if v.kind == GIT_STATE))
         limited = report.result.error is ErrorKind.RATE_LIMITED and not report.flooded
@@ -403,6 +409,25 @@ class Supervisor:
             "budget_usd": budget, "spent_usd": round(spent, 6),
             "message": f"${spent:.2f} of ${budget:.2f} spent: starting nothing new"})
 
+    def _stop_run(self, message: str, hint: str) -> None:
+        """An agent error no retry cures (`Limits.run_stopping`): one run error, nothing new
+        starts, the running workers are stopped, what never started is cancelled."""
+        self.stopping = True
+        self.run_error = message
+        self.stop_reason = f"not started: {message}"
+        self.store.append_event(self.run_id, EventKind.RUN_STOPPED,
+                                data={"message": message, "hint": hint})
+        self.halt.set()
+
+    def _stopped_with_run(self, report: AttemptReport) -> None:
+        reason = f"stopped: {self.run_error or 'the run stopped'}"
+        self.store.finish_attempt(
+            self.run_id, report.task_id, report.spec.attempt, AttemptState.INTERRUPTED,
+            exit_code=report.exit_code, result=report.result.to_json(), error=reason,
+            task_state=TaskState.CANCELLED, reason=reason)
+        self._terminal(report.task_id, TaskState.CANCELLED)
+        self._release(report)
+
     def _rate_limited(self, report: AttemptReport) -> None:
         """The attempt does not count against the task; the agent's new starts pause so the run
         stops hammering it (see `Limits`). Too many in a row fail the attempt after all."""
@@ -474,8 +499,9 @@ class Supervisor:
             retries = spec.task.retries if spec.task.retries is not None else self.plan.defaults.retries
             # A task that cannot be set up, or whose agent is not installed, fails the same way
             # every time: retrying it only wastes the time.
-            retry = c.failures[task_id] <= retries and (
-                result is None or result.error not in (ErrorKind.SETUP, ErrorKind.NOT_INSTALLED))
+            retry = c.failures[task_id] <= retries and (result is None or (
+                result.error not in (ErrorKind.SETUP, ErrorKind.NOT_INSTALLED)
+                and not self.limits.stops_run(result)))
             final = TaskState.FAILED
         self._note_outcome(ok=False)
         self.store.finish_attempt(
@@ -583,7 +609,7 @@ class Supervisor:
                 self.ctx.git.update_ref(f"refs/heads/{self.ctx.integration_branch}", commit)
         ok = all(s is TaskState.SUCCEEDED for s in self.states.values())
         run_state = RunState.SUCCEEDED if ok else RunState.FAILED
-        self.store.set_run_state(self.run_id, run_state)
+        self.store.set_run_state(self.run_id, run_state, reason=self.run_error)
         self._publish(files=False)
         self.final = self.status.finish()  # the final files, once
         return run_state
@@ -591,6 +617,7 @@ class Supervisor:
     def _interrupt(self, workers: Executor, merger: Executor) -> None:
         """Ctrl-C or a crash of the loop: stop every worker, keep what merged, stay resumable."""
         self.cancel.set()
+        self.halt.set()
         self.here.stop_all(self.options.grace_s)
         workers.shutdown(wait=True)
         merger.shutdown(wait=True)

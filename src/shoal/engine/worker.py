@@ -17,7 +17,7 @@ from typing import Any
 
 from .. import process
 from ..agents import (
-    Agent, AgentRequest, AgentResult, AgentSetupError, BaseAgent, ProcessOutcome,
+    Agent, AgentRequest, AgentResult, AgentSetupError, BaseAgent, ProcessOutcome, StructuredResult,
 )
 from ..errors import ShoalError
 from ..gitparse import Change
@@ -226,7 +226,8 @@ def _end(running: Running, backend: WorkspaceBackend, ended_at: float | None) ->
     # Stopped by a watchdog counts as stopped at a limit: a result it printed before stands.
     outcome = ProcessOutcome(
         exit_code=exit_code, log_path=spec.log_path, workdir=workspace.path, duration_s=duration,
-        timed_out=running.timed_out or watch.idled or watch.lingered, attempt_dir=spec.attempt_dir,
+        timed_out=running.timed_out or watch.idled or watch.lingered or watch.fatal is not None,
+        attempt_dir=spec.attempt_dir,
         argv=running.argv, log_start=child.start_size, stop_note=watch.note(),
     )
     result = spec.agent.interpret(outcome)
@@ -252,32 +253,40 @@ TAIL_BYTES = 64 * 1024  # of the log, for the agent to look for its final result
 class _Watchdog:
     """Ends a worker that hangs: no output for ``idle_timeout_s``, or still alive
     ``result_grace_s`` after its CLI printed its final result (a known failure of headless
-    agent CLIs). Looks at the log only when it has grown."""
+    agent CLIs); and, at once, one whose log shows a failure no waiting cures (the agent's
+    ``fatal_error_seen``: refused credentials, which the CLI would retry for minutes). Looks
+    at the log only when it has grown."""
 
     def __init__(self, spec: AttemptSpec, child: process.Child) -> None:
         self.spec, self.child = spec, child
-        own = getattr(type(spec.agent), "final_output_seen", BaseAgent.final_output_seen)
         # an agent that cannot tell (the base's answer is always no) costs no log reads
-        self.final_seen = None if own is BaseAgent.final_output_seen else types.MethodType(own, spec.agent)
+        self.final_seen = _own(spec.agent, "final_output_seen")
+        self.fatal_seen = _own(spec.agent, "fatal_error_seen")
         self.size, self.changed = 0, time.monotonic()
         self.result_at: float | None = None
         self.idled = self.lingered = False
+        self.fatal: StructuredResult | None = None
 
     def fired(self) -> bool:
-        if self.spec.idle_timeout_s is None and self.final_seen is None:
+        if self.spec.idle_timeout_s is None and self.final_seen is None and self.fatal_seen is None:
             return False
         now, size = time.monotonic(), self.child.output_size()
         if size != self.size:
             self.size, self.changed = size, now
-            if self.final_seen is not None and self.result_at is None and self.final_seen(self._tail()):
+            tail = self._tail() if self.final_seen or self.fatal_seen else b""
+            if self.final_seen is not None and self.result_at is None and self.final_seen(tail):
                 self.result_at = now
+            if self.fatal_seen is not None and self.fatal is None:
+                self.fatal = self.fatal_seen(tail)
         if self.result_at is not None and now - self.result_at >= self.spec.result_grace_s:
             self.lingered = True
         elif self.spec.idle_timeout_s is not None and now - self.changed >= self.spec.idle_timeout_s:
             self.idled = True
-        return self.idled or self.lingered
+        return self.idled or self.lingered or self.fatal is not None
 
     def note(self) -> str | None:
+        if self.fatal is not None:
+            return f"stopped at once: {self.fatal.message}"
         if self.lingered:
             return f"stopped {self.spec.result_grace_s:g}s after printing its final result"
         if self.idled:
@@ -291,6 +300,15 @@ class _Watchdog:
                 return log.read(TAIL_BYTES)
         except OSError:
             return b""
+
+
+def _own(agent: Agent, hook: str) -> Callable[[bytes], Any] | None:
+    """The agent's own `hook` (``final_output_seen``, ``fatal_error_seen``), bound; None when it
+    is the base's, which never finds anything."""
+    own = getattr(type(agent), hook, None)
+    if own is None or own is getattr(BaseAgent, hook):
+        return None
+    return types.MethodType(own, agent)
 
 
 def _remove_markers(workdir: Path) -> None:

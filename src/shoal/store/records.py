@@ -70,6 +70,7 @@ class EventKind(str, Enum):
     RATE_LIMITED = "rate_limited"  # an agent hit its API's rate limit: its new starts pause
     BUDGET_REACHED = "budget_reached"  # the run's cost reached its budget: nothing new starts
     FAIL_FAST = "fail_fast"
+    RUN_STOPPED = "run_stopped"  # an agent error no retry cures (credentials, billing): the run stops
     REPORT_MISMATCH = "report_mismatch"  # the worker's JSON report and git disagree on its files
 
 

@@ -38,6 +38,10 @@ SCENARIOS = {
     "hang-after-result": "like ok, then never exit (ignores TERM)",
     "flood": "print SHOAL_FAKE_FLOOD_MB megabytes of events, then like ok",
     "crash": "an error on stderr, exit 1, no result",
+    "auth-error": "the API refuses the credentials (HTTP 401): retry events, retrying for minutes "
+                  "(claude)",
+    "billing-error": "the API refuses the account (credit balance too low) (claude)",
+    "no-report": "a final message without any report, nothing edited (claude)",
 }
 SCENARIO_ENV = "SHOAL_FAKE_SCENARIO"
 HIDE_ENV = "SHOAL_FAKE_HIDE_FLAGS"
