@@ -344,7 +344,10 @@ def test_the_fake_refuses_bypass_as_root_without_is_sandbox(fake_cli, make_reque
 
 
 def test_the_fake_knows_the_protected_folders_shoal_knows():
-    from shoal.agents.permissions import CLAUDE_PROTECTED_FOLDERS, CLAUDE_PROTECTED_PAIRS
+    from shoal.agents.permissions import (
+        CLAUDE_PROTECTED_FOLDERS,
+        CLAUDE_PROTECTED_PAIRS,
+    )
     from shoal.testing.fakes import claude as fake
 
     assert fake.PROTECTED_FOLDERS == CLAUDE_PROTECTED_FOLDERS
@@ -357,7 +360,7 @@ def _fake_claude(folder, *options, env=None):
 
     folder.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(["claude", "-p", "--output-format", "stream-json", "--verbose", *options,
-                           "--", PROMPT], cwd=folder, capture_output=True, text=True, timeout=30,
+                           "--", PROMPT], cwd=folder, capture_output=True, text=True, timeout=30, check=False,
                           env={**os.environ, "SHOAL_TASK_ID": "t1", **(env or {})})
     lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     return done, lines, next(e for e in lines if e["type"] == "result")
@@ -529,3 +532,30 @@ def test_rate_limits_from_retry_events_do_not_stop_the_run(fake_cli, tmp_path):
     assert result.ok and result.task("b").attempts == 2, result.to_json()
     assert _events(repo, result.run_id, "rate_limited")
     assert _events(repo, result.run_id, "run_stopped") == []
+
+
+def test_a_worker_that_neither_reports_nor_changes_anything_fails(fake_cli, tmp_path):
+    """Exit 0 and a final message, but no report and no edit: not a task done."""
+    fake_cli("claude", "ok,b=no-report")
+    result, repo = three_tasks(tmp_path, "claude")
+    stored = assert_failed_with(result, repo, "b", "claude finished without a report and changed nothing")
+    assert stored["error"] == "bad_output"
+    assert any("everything seems to be in order" in n for n in stored["notes"])
+    assert result.task("a").state is TaskState.SUCCEEDED
+
+
+def test_unproven_keeps_every_other_result():
+    from shoal.agents import AgentResult
+    from shoal.agents.report import find_report
+    from shoal.agents.result import unproven
+
+    said = AgentResult(ResultStatus.SUCCEEDED, ResultSource.STRUCTURED, "all done")
+    failed = unproven(said, "codex", changed=False)
+    assert (failed.status, failed.error) == (ResultStatus.FAILED, ErrorKind.BAD_OUTPUT)
+    assert failed.summary == "codex finished without a report and changed nothing"
+    assert unproven(said, "codex", changed=True) is said
+    report, _ = find_report('```json\n{"status": "pass", "files_modified": []}\n```')
+    reported = AgentResult(ResultStatus.SUCCEEDED, ResultSource.REPORT, "ok", report=report)
+    assert report is not None and unproven(reported, "codex", changed=False) is reported
+    crash = AgentResult(ResultStatus.FAILED, ResultSource.EXIT_CODE, "boom", ErrorKind.CRASH)
+    assert unproven(crash, "codex", changed=False) is crash

@@ -60,6 +60,9 @@ class BaseAgent:
     version_args: ClassVar[tuple[str, ...]] = ("--version",)
     help_args: ClassVar[tuple[str, ...]] = ("--help",)
     required_flags: ClassVar[tuple[str, ...]] = ()
+    # True: a success without a worker report that also changed nothing is a failure
+    # (`shoal.agents.result.unproven`, applied by the engine once it knows the changes).
+    success_needs_evidence: ClassVar[bool] = False
 
     def __init__(self, settings: Mapping[str, Any] | None = None) -> None:
         self.settings: Mapping[str, Any] = dict(settings or {})

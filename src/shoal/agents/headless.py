@@ -50,6 +50,7 @@ class HeadlessAgent(BaseAgent):
 
     own_settings: ClassVar[tuple[str, ...]] = ()
     rate_limit = LIMIT_PATTERN
+    success_needs_evidence = True  # a coding agent that neither reports nor edits did nothing
 
     def __init__(self, settings: Mapping[str, Any] | None = None) -> None:
         super().__init__(settings)

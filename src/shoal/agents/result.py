@@ -201,6 +201,20 @@ def decide(
                    _exit_text(outcome, tail), _failure_kind(outcome, tail, rate_limit))
 
 
+def unproven(result: AgentResult, agent: str, *, changed: bool) -> AgentResult:
+    """`result` once the engine knows whether the attempt changed anything, for the agents
+    whose success must show (``BaseAgent.success_needs_evidence``: the coding-agent CLIs): a
+    success without a worker report that could be read, from a worker that changed nothing,
+    is a failure (``<agent> finished without a report and changed nothing``), not a task done.
+    Any other result stands."""
+    if not result.ok or result.report is not None or changed:
+        return result
+    said = _first_chars(result.summary, 200)
+    return replace(result, status=ResultStatus.FAILED, error=ErrorKind.BAD_OUTPUT,
+                   summary=f"{agent} finished without a report and changed nothing",
+                   notes=result.notes + ((f"its last word: {said}",) if said else ()))
+
+
 def last_lines(text: str, count: int = _LAST_LINES) -> list[str]:
     """The last ``count`` non-blank lines of ``text``."""
     lines = [line.rstrip() for line in text.splitlines() if line.strip()]

@@ -19,6 +19,7 @@ from .. import process
 from ..agents import (
     Agent, AgentRequest, AgentResult, AgentSetupError, BaseAgent, ProcessOutcome, StructuredResult,
 )
+from ..agents.result import unproven
 from ..errors import ShoalError
 from ..gitparse import Change
 from ..model import Plan, Task
@@ -237,6 +238,12 @@ def _end(running: Running, backend: WorkspaceBackend, ended_at: float | None) ->
                              lingered=watch.lingered, exit_code=exit_code, duration_s=duration)
     _remove_markers(workspace.path)
     collected = backend.collect(workspace, spec.task, ended_at)
+    if getattr(spec.agent, "success_needs_evidence", False) and getattr(backend, "track_changes", True):
+        result = unproven(result, spec.agent.name, changed=bool(collected.changes))
+        if not result.ok:
+            return AttemptReport(spec, result, workspace, head=collected.head, exit_code=exit_code,
+                                 timed_out=running.timed_out, idled=watch.idled,
+                                 lingered=watch.lingered, duration_s=time.monotonic() - running.started)
     violations = check_changes(
         collected.changes, spec.task,
         shared_readonly=spec.plan.defaults.shared_readonly, parallel_phase=spec.parallel_phase,
