@@ -116,6 +116,17 @@ def format_duration(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m" if minutes else f"{hours}h"
 
 
+def format_usd(dollars: float) -> str:
+    """A cost for people to read: ``$0.0572`` under a dollar (four decimals, so agents' cents
+    and fractions of them show, never float noise such as 0.057150000000000006), ``$12.35``
+    from a dollar up. JSON output keeps the full number."""
+    if dollars >= 1:
+        return f"${dollars:,.2f}"
+    if 0 < dollars < 0.00005:
+        return "<$0.0001"
+    return f"${dollars:.4f}"
+
+
 @dataclass(frozen=True)
 class Location:
     """Where something was written: a file, and a line when the format has lines."""

@@ -385,3 +385,24 @@ def test_reader_sees_what_a_running_worker_has_done_so_far(tmp_path: Path,
     assert set(extra.changed_paths) == {"s.txt", "t.txt", "stray.txt"}
     assert extra.violations == ("stray.txt",)  # outside its owned paths, seen before it ends
     assert run.wait(timeout=60) == 1  # and at the end the boundary check fails it
+
+
+def test_costs_are_shown_rounded_not_as_float_noise() -> None:
+    """A run's total is a float sum (0.01905 + 0.03810 = 0.057150000000000006): people read
+    $0.0572, and a task's $0.0191, not $0.06 and $0.02."""
+    from shoal.cli.status import _usage
+    from shoal.model import format_usd
+    from shoal.observe.report import metric_rows
+
+    state = BoardState(task_ids=["a", "b"])
+    state.enrich({"a": TaskExtra(cost_usd=0.01905), "b": TaskExtra(cost_usd=0.0381)})
+    console = Console(record=True, width=160, color_system=None)
+    console.print(render_board(state.snapshot(), time.time()))
+    text = console.export_text()
+    assert "cost $0.0572" in text.splitlines()[0]
+    assert "$0.0191" in text and "$0.0381" in text
+    total = 0.01905 + 0.0381
+    assert "$0.0572" in _usage(total, None, None) and "0.05715000" not in _usage(total, None, None)
+    assert dict(metric_rows({"cost_usd": total}))["cost"] == "$0.0572"
+    assert [format_usd(v) for v in (0.0, 0.00001, 0.0421, 1.5, 1234.567)] == [
+        "$0.0000", "<$0.0001", "$0.0421", "$1.50", "$1,234.57"]

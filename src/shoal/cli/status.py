@@ -10,7 +10,7 @@ import click
 
 from .. import engine
 from ..errors import ExitCode
-from ..model import TaskState, format_duration
+from ..model import TaskState, format_duration, format_usd
 from .commands import SUMMARIES
 from .output import FORMAT_OPTION, emit_json
 
@@ -115,7 +115,7 @@ def _secs(value: float) -> str:
 def _usage(cost: float | None, tokens_in: int | None, tokens_out: int | None) -> str:
     out = ""
     if cost is not None:
-        out += f"  ${cost:.4f}"
+        out += f"  {format_usd(cost)}"
     if tokens_in is not None or tokens_out is not None:
         out += f"  tokens {_count(tokens_in)} in / {_count(tokens_out)} out"
     return out

@@ -18,7 +18,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from ..model import Plan, format_duration
+from ..model import Plan, format_duration, format_usd
 from ..store import Event, Store
 from .snapshot import BoardState, RunSnapshot, TaskView
 
@@ -68,7 +68,7 @@ def _header(snap: RunSnapshot, now: float) -> Text:
     busy = snap.count("running")
     text.append(f"  slots {busy}/{snap.slots} busy")
     if snap.cost_usd is not None:
-        text.append(f"  cost ${snap.cost_usd:.2f}")
+        text.append(f"  cost {format_usd(snap.cost_usd)}")
     counts = snap.counts
     order = ["running", "merging", "pending", "succeeded", "failed", "blocked", "skipped",
              "cancelled"]
@@ -109,7 +109,7 @@ def render_board(snap: RunSnapshot, now: float, *, max_rows: int | None = None) 
             str(t.attempt or ""), _duration(t.elapsed(now)),
             "" if t.commits is None else str(t.commits),
             str(len(t.changed_paths)) if t.changed_paths else "",
-            _violations(t), "" if t.cost_usd is None else f"${t.cost_usd:.2f}", _detail(t),
+            _violations(t), "" if t.cost_usd is None else format_usd(t.cost_usd), _detail(t),
         )
     parts: list[RenderableType] = [_header(snap, now), table]
     if hidden:

@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 from .._version import __version__
 from ..errors import ShoalError
-from ..model import Plan, format_duration
+from ..model import Plan, format_duration, format_usd
 from ..planfile import load_plan
 from ..scheduler import critical_path
 from ..store import AttemptRecord, MergeRecord, RunRecord, Store, TaskRecord
@@ -151,7 +151,7 @@ def _metric_value(value: Any, kind: str) -> str:
     if kind == "ratio":
         return f"{float(value):.2f}"
     if kind == "usd":
-        return f"${float(value):.4f}"
+        return format_usd(float(value))
     if kind == "path":
         return " → ".join(str(v) for v in value) or "—"
     return str(value)
