@@ -109,6 +109,7 @@ def test_authentication_error(fake_cli, make_request, run):
     assert outcome.exit_code == 41
     assert (result.status, result.source) == (ResultStatus.FAILED, ResultSource.STRUCTURED)
     assert "authentication failed" in result.summary and "API key not valid" in result.summary
+    assert result.error is ErrorKind.AUTHENTICATION  # from the exit status (41), not the words
 
 
 def test_rate_limit(fake_cli, make_request, run):

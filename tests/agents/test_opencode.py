@@ -105,8 +105,19 @@ def test_worker_reports_fail(fake_cli, make_request, run):
 def test_error_event(fake_cli, make_request, run):
     _, _, result = attempt(fake_cli, make_request, run, "api-error")
     assert (result.status, result.source, result.error) == (
-        ResultStatus.FAILED, ResultSource.STRUCTURED, ErrorKind.CRASH)
+        ResultStatus.FAILED, ResultSource.STRUCTURED, ErrorKind.AUTHENTICATION)
     assert result.summary == "opencode: ProviderAuthError: invalid x-api-key"
+
+
+def test_the_error_events_status_decides_the_kind(outcome_for):
+    def kind(error):
+        log = json.dumps({"type": "error", "sessionID": "ses_1", "error": error}) + "\n"
+        return get_agent("opencode").interpret(outcome_for(log, exit_code=1)).error
+
+    assert kind({"name": "APIError", "data": {"message": "no", "statusCode": 401}}) is ErrorKind.AUTHENTICATION
+    assert kind({"name": "APIError", "data": {"message": "pay up", "statusCode": 402}}) is ErrorKind.BILLING
+    assert kind({"name": "APIError", "data": {"message": "busy", "statusCode": 529}}) is ErrorKind.RATE_LIMITED
+    assert kind({"name": "APIError", "data": {"message": "oops", "statusCode": 500}}) is ErrorKind.CRASH
 
 
 def test_rate_limit(fake_cli, make_request, run):
@@ -188,4 +199,5 @@ def test_three_tasks_with_an_error_event(fake_cli, tmp_path):
     result, repo = three_tasks(tmp_path, "opencode")
     stored = assert_failed_with(result, repo, "b", "ProviderAuthError: invalid x-api-key")
     assert stored["session_id"].startswith("ses_")
-    assert result.task("a").state is TaskState.SUCCEEDED
+    # refused credentials stop the run: a, beside b, finished or was stopped with it
+    assert result.task("a").state in (TaskState.SUCCEEDED, TaskState.CANCELLED)

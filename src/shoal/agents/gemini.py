@@ -43,9 +43,10 @@ from shoal.agents.result import ErrorKind, StructuredResult
 
 DEFAULT_APPROVAL_MODE = "auto_edit"
 TURN_LIMIT_EXIT = 53
+AUTH_EXIT = 41  # FatalAuthenticationError: no attempt can succeed until the credentials are fixed
 STDIN_PROMPT = "Carry out the task given above (read from standard input)."
 UNTRUSTED_EXIT = 55
-_EXIT_MEANING = {41: "authentication failed", 42: "bad input (prompt or arguments)",
+_EXIT_MEANING = {AUTH_EXIT: "authentication failed", 42: "bad input (prompt or arguments)",
                  UNTRUSTED_EXIT: "refused an untrusted folder (set trust_workspace: true)",
                  TURN_LIMIT_EXIT: "reached its session turn limit (model.maxSessionTurns)"}
 _KEYS = ("response", "error", "stats", "session_id")
@@ -90,7 +91,7 @@ class GeminiAgent(HeadlessAgent):
             last = last_line(outcome, tail)
             if code in _EXIT_MEANING:
                 return _failed(f"gemini {_EXIT_MEANING[code]} (exit {code})"
-                               + (f"; last output: {last}" if last else ""), {}, last)
+                               + (f"; last output: {last}" if last else ""), {}, last, code=code)
             if code == 0 and not outcome.timed_out:
                 return StructuredResult(ok=False, error=ErrorKind.BAD_OUTPUT,
                                         message="gemini exited 0 without printing its JSON result"
@@ -103,7 +104,7 @@ class GeminiAgent(HeadlessAgent):
             what = _EXIT_MEANING.get(code or 0, "reported an error")
             message = f"gemini {what}" + (f" (exit {code})" if code else "")
             message += f": {str(detail).strip()[:400]}" if detail else ""
-            return _failed(message, metrics, str(detail or ""))
+            return _failed(message, metrics, str(detail or ""), code=code)
         response = doc.get("response")
         return StructuredResult(ok=True, text=response if isinstance(response, str) else "", **metrics)
 
@@ -159,7 +160,10 @@ def _metrics(doc: dict[str, Any]) -> dict[str, Any]:
             "tokens_in": tokens_in, "tokens_out": tokens_out, "permission_denials": tuple(denials)}
 
 
-def _failed(message: str, metrics: dict[str, Any], detail: str = "") -> StructuredResult:
+def _failed(message: str, metrics: dict[str, Any], detail: str = "", *,
+            code: int | None = None) -> StructuredResult:
+    if code == AUTH_EXIT:  # the documented exit status, not the words
+        return StructuredResult(ok=False, message=message, error=ErrorKind.AUTHENTICATION, **metrics)
     limited = LIMIT_PATTERN.search(detail or message) is not None
     return StructuredResult(ok=False, message=message,
                             error=ErrorKind.RATE_LIMITED if limited else None, **metrics)

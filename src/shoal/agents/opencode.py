@@ -89,6 +89,7 @@ class OpenCodeAgent(HeadlessAgent):
         steps = 0
         state = "none"  # what the last event said: "running", "done" or "error"
         error = ""
+        failure: ErrorKind | None = None
         final = ""
         denials: list[str] = []
         for event in reversed(list(events(tail))):  # oldest first
@@ -114,15 +115,17 @@ class OpenCodeAgent(HeadlessAgent):
                 denials += _denial(part)
             elif kind == "error":
                 state, error = "error", _error_text(event.get("error"))
+                failure = _error_kind(event.get("error"))
         metrics: dict[str, Any] = {"session_id": session, "turns": steps or None, "cost_usd": cost,
                                    "tokens_in": tokens_in, "tokens_out": tokens_out,
                                    "permission_denials": tuple(denials)}
         if state == "done":
             return StructuredResult(ok=True, text=final, **metrics)
         if state == "error":
-            limited = LIMIT_PATTERN.search(error) is not None
+            if failure is None and LIMIT_PATTERN.search(error) is not None:  # no status: words
+                failure = ErrorKind.RATE_LIMITED
             return StructuredResult(ok=False, text=final, message=f"opencode: {error}"[:600],
-                                    error=ErrorKind.RATE_LIMITED if limited else None, **metrics)
+                                    error=failure, **metrics)
         if outcome.exit_code == 0 and not outcome.timed_out:
             last = last_line(outcome, tail)
             return StructuredResult(ok=False, error=ErrorKind.BAD_OUTPUT, text=final, **metrics,
@@ -140,6 +143,19 @@ class OpenCodeAgent(HeadlessAgent):
                 part = mapping(event.get("part"))
                 return kind == "step_finish" and part.get("reason") != _MORE
         return False
+
+
+def _error_kind(error: Any) -> ErrorKind | None:
+    """What an error event's name and HTTP status (``data.statusCode``) say failed."""
+    error = mapping(error)
+    status = mapping(error.get("data")).get("statusCode")
+    if error.get("name") == "ProviderAuthError" or status in (401, 403):
+        return ErrorKind.AUTHENTICATION
+    if status == 402:
+        return ErrorKind.BILLING
+    if status in (429, 529):
+        return ErrorKind.RATE_LIMITED
+    return None
 
 
 def _error_text(error: Any) -> str:
