@@ -505,10 +505,10 @@ def test_an_authentication_error_stops_the_run_at_once(fake_cli, tmp_path):
     assert result.task("c").state is TaskState.SKIPPED and result.task("c").attempts == 0  # after b
     d = result.task("d")
     assert d.state is TaskState.CANCELLED and d.attempts == 0
-    assert "not started: the claude agent could not authenticate" in (d.reason or "")
+    assert "not started: claude could not authenticate" in (d.reason or "")
     assert sorted(c["scenario"] for c in calls(log)) == ["auth-error", "hang"]
     (stopped,) = _events(repo, result.run_id, "run_stopped")
-    assert "the claude agent could not authenticate" in stopped.data["message"]
+    assert stopped.data["message"].startswith("claude could not authenticate (HTTP 401 authentication_failed)")
     assert "ANTHROPIC_API_KEY" in stopped.data["message"] and stopped.data["hint"]
     (finished,) = _events(repo, result.run_id, "run_finished")
     assert finished.data["reason"] == stopped.data["message"]

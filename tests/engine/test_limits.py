@@ -35,3 +35,22 @@ def test_success_resets_the_count_and_pauses_end() -> None:
 def test_reported_cost_reads_only_numbers() -> None:
     assert [reported_cost(r) for r in (None, {}, {"cost_usd": 0.25}, {"cost_usd": "1"},
                                        {"cost_usd": True})] == [0.0, 0.0, 0.25, 0.0, 0.0]
+
+
+def test_refused_credentials_or_account_stop_the_run_once() -> None:
+    from shoal.agents import AgentResult, ErrorKind, ResultSource, ResultStatus
+
+    def failed(kind: ErrorKind | None, summary: str) -> AgentResult:
+        return AgentResult(ResultStatus.FAILED, ResultSource.STRUCTURED, summary, kind)
+
+    limits = Limits(budget_usd=None, backoff_s=1.0)
+    for kind in (None, ErrorKind.CRASH, ErrorKind.RATE_LIMITED, ErrorKind.BAD_OUTPUT):
+        assert limits.run_stopping("claude", failed(kind, "x")) is None
+        assert not limits.stops_run(failed(kind, "x"))
+    auth = failed(ErrorKind.AUTHENTICATION, "gemini authentication failed (exit 41)")
+    assert limits.stops_run(auth)
+    message, hint = limits.run_stopping("gemini", auth) or ("", "")
+    assert message == "the gemini agent could not authenticate: gemini authentication failed (exit 41)"
+    assert "credentials" in hint
+    assert limits.run_stopping("gemini", auth) is None  # one run error
+    assert limits.stops_run(failed(ErrorKind.BILLING, "no credit"))  # never retried either

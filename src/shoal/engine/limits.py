@@ -69,8 +69,8 @@ class Limits:
             return None
         if self.stopped_by is not None:
             return None
-        said = result.summary or "no message"
-        self.stopped_by = (f"the {agent} agent {RUN_STOPPING[result.error]}: {said}",
+        said, what = result.summary or "no message", RUN_STOPPING[result.error]
+        self.stopped_by = (said if what in said else f"the {agent} agent {what}: {said}",
                            RUN_STOPPING_HINTS[result.error])
         return self.stopped_by
 
