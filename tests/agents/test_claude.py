@@ -462,7 +462,7 @@ def test_billing_error(fake_cli, make_request, run):
     assert "Credit balance is too low" in result.summary
 
 
-def _stopping_run(tmp_path, scenario):
+def _stopping_run(tmp_path, scenario, **options):
     """Four tasks: a, b and d side by side (two slots), c after a and b; retries allowed."""
     import time
 
@@ -477,7 +477,7 @@ def _stopping_run(tmp_path, scenario):
     path = tmp_path / "plan.json"
     path.write_text(json.dumps(plan))
     started = time.monotonic()
-    result = shoal.run(path, repo=repo, grace_s=0.5)
+    result = shoal.run(path, repo=repo, grace_s=0.5, **options)
     return result, repo, time.monotonic() - started
 
 
@@ -489,12 +489,13 @@ def _events(repo, run_id, kind):
         return [e for e in store.events(run_id) if str(getattr(e.kind, "value", e.kind)) == kind]
 
 
-def test_an_authentication_error_stops_the_run_at_once(fake_cli, tmp_path):
+@pytest.mark.parametrize("isolation", ["worktree", "none"])  # workers on threads; on the supervisor's
+def test_an_authentication_error_stops_the_run_at_once(fake_cli, tmp_path, isolation):
     """Claude Code retries a 401 about ten times over minutes (the fake: 160 s); shoal stops
     the worker at the first retry event, and the run: no retry, the other worker stopped,
     nothing new started, one run error."""
     log = fake_cli("claude", "hang,b=auth-error")
-    result, repo, took = _stopping_run(tmp_path, "hang,b=auth-error")
+    result, repo, took = _stopping_run(tmp_path, "hang,b=auth-error", isolation=isolation)
     assert took < 30, took
     assert result.state.value == "failed"
     b = result.task("b")
