@@ -188,6 +188,9 @@ def parse_yaml(text: str, file: str, line_offset: int = 0) -> tuple[Any, Lines]:
         line = mark.line + 1 + line_offset if mark else None
         where = f" at line {line}, column {mark.column + 1}" if mark else ""
         what = exc.problem or exc.context or "syntax error"
+        if "nesting depth" in what:  # PyYAML 6.0.4 and later stop at a depth of their own
+            raise PlanReadError(f"the YAML is nested too deeply{where}", file=file, line=line,
+                                hint="a plan needs only a few levels") from None
         if exc.problem and exc.context:
             started = (
                 exc.context_mark.line + 1 + line_offset if exc.context_mark else None
