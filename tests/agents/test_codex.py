@@ -105,8 +105,22 @@ def test_worker_reports_fail(fake_cli, make_request, run):
 def test_turn_failed(fake_cli, make_request, run):
     _, _, result = attempt(fake_cli, make_request, run, "api-error")
     assert (result.status, result.source, result.error) == (
-        ResultStatus.FAILED, ResultSource.STRUCTURED, ErrorKind.CRASH)
+        ResultStatus.FAILED, ResultSource.STRUCTURED, ErrorKind.AUTHENTICATION)
     assert "401 Unauthorized" in result.summary and result.session_id
+    assert "OPENAI_API_KEY" in result.summary
+
+
+def test_a_refused_key_is_fatal_while_codex_still_reconnects():
+    """codex 0.169.1 prints no status field; its HTTP status is read from its error text."""
+    agent = get_agent("codex")
+    tail = (b'{"type":"thread.started","thread_id":"t1"}\n{"type":"turn.started"}\n'
+            b'{"type":"error","message":"Reconnecting... 1/5 (unexpected status 401 Unauthorized: '
+            b'Incorrect API key provided: x., url: http://127.0.0.1:9/v1/responses)"}\n')
+    fatal = agent.fatal_error_seen(tail)
+    assert fatal is not None and fatal.error is ErrorKind.AUTHENTICATION
+    assert agent.fatal_error_seen(tail.replace(b"401 Unauthorized", b"500 Internal Server Error")) is None
+    limited = tail.replace(b"401 Unauthorized", b"429 Too Many Requests")
+    assert agent.fatal_error_seen(limited) is None  # a limit is waited out, not fatal
 
 
 def test_rate_limit(fake_cli, make_request, run):

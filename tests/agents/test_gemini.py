@@ -105,11 +105,20 @@ def test_worker_reports_fail(fake_cli, make_request, run):
 
 
 def test_authentication_error(fake_cli, make_request, run):
-    _, outcome, result = attempt(fake_cli, make_request, run, "api-error")
+    _, outcome, result = attempt(fake_cli, make_request, run, "auth-exit")
     assert outcome.exit_code == 41
     assert (result.status, result.source) == (ResultStatus.FAILED, ResultSource.STRUCTURED)
     assert "authentication failed" in result.summary and "API key not valid" in result.summary
     assert result.error is ErrorKind.AUTHENTICATION  # from the exit status (41), not the words
+
+
+def test_a_key_the_api_refuses_is_an_authentication_error(fake_cli, make_request, run):
+    """Gemini CLI 0.61.0 as seen against the API's answer to a bad key: 400 API_KEY_INVALID,
+    the error document on stderr, exit 144 (400's low byte)."""
+    _, outcome, result = attempt(fake_cli, make_request, run, "api-error")
+    assert outcome.exit_code == 144
+    assert (result.status, result.error) == (ResultStatus.FAILED, ErrorKind.AUTHENTICATION)
+    assert "API key not valid" in result.summary and "GEMINI_API_KEY" in result.summary
 
 
 def test_rate_limit(fake_cli, make_request, run):

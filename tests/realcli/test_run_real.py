@@ -9,6 +9,7 @@ blocked, an HTTP 401 fails its task, and the user's checkout is left as it was.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,12 @@ def plan_for(tmp_path: Path, cli: str, mock: MockModel, real_bin: Path) -> Path:
     settings["env"] = {**settings.get("env", {}), "HOME": str(home), "CODEX_HOME": str(home),
                        "XDG_CONFIG_HOME": str(home / ".config"),
                        "XDG_DATA_HOME": str(home / ".local/share"), **FAST_FAIL.get(cli, {})}
+    if cli == "opencode":
+        # OpenCode migrates its database on its first start; several first starts at once can
+        # fail "database is locked" (seen about once in 24 starts, 8 at a time), as a new
+        # user's would. Start it once first, as a user has before running a plan.
+        run_command([str(real_bin / cli), "models"], cwd=tmp_path, timeout=60,
+                    env={**os.environ, **settings["env"]})
     plan = {
         "version": 1, "name": f"{cli}-mock",
         "defaults": {"agent": cli, "timeout": "90s", "retries": 0},
@@ -155,17 +162,36 @@ def test_a_plan_runs_through_the_real_cli(cli: str, real_bin: Path, tmp_path: Pa
 
 
 @pytest.mark.parametrize("cli", CLIS)
-def test_blocked_and_unauthorised_workers(cli: str, real_bin: Path, tmp_path: Path,
+def test_a_blocked_report_blocks_the_task(cli: str, real_bin: Path, tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    script = {"a": {"status": "blocked", "blocker": "needs the schema from another task"},
-              "b": {"error": "auth"}}
+    script = {"a": {"status": "blocked", "blocker": "needs the schema from another task"}}
     with MockModel(script, log=tmp_path / "mock.jsonl") as mock:
         result, repo, _ = run_plan(tmp_path, cli, mock, real_bin, monkeypatch)
     states = {t.task_id: t.state for t in result.tasks}
-    assert states == {"a": TaskState.BLOCKED, "b": TaskState.FAILED, "c": TaskState.SKIPPED}, (
+    assert states == {"a": TaskState.BLOCKED, "b": TaskState.SUCCEEDED, "c": TaskState.SKIPPED}, (
         json.dumps(result.to_json(), indent=1))
     assert "needs the schema" in (result.task("a").reason or "")
-    reason = result.task("b").reason or ""
-    print(f"{cli} 401 -> {reason!r}")  # the message shoal gave, for the report
-    assert reason
+    assert show(repo, result.integration_branch, "a.txt") == "alpha\n"  # nothing of a merged
+    assert show(repo, result.integration_branch, "b.txt") == "edited by b\n"
+
+
+@pytest.mark.parametrize("cli", CLIS)
+def test_a_refused_key_stops_the_run_with_one_error(cli: str, real_bin: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The mock answers task b with the API's own 401 (Gemini's 400 API_KEY_INVALID): shoal
+    reads it as an authentication error, stops the run at once and starts nothing more."""
+    with MockModel({"b": {"error": "auth"}}, log=tmp_path / "mock.jsonl") as mock:
+        result, repo, _ = run_plan(tmp_path, cli, mock, real_bin, monkeypatch)
+        served = {r["task"] for r in mock.model_requests()}
+    b = result.task("b")
+    assert b.state is TaskState.FAILED and (b.result or {}).get("error") == "authentication", (
+        json.dumps(result.to_json(), indent=1))
+    assert b.attempts == 1  # not retried
+    assert result.task("c").state in (TaskState.SKIPPED, TaskState.CANCELLED)
+    assert result.task("c").attempts == 0
+    assert "c" not in served
+    assert result.task("a").state in (TaskState.SUCCEEDED, TaskState.CANCELLED)
+    with Store.open(default_db_path(Git(repo).common_dir())) as store:
+        stopped = list(store.events(result.run_id, kinds=["run_stopped"]))
+    assert len(stopped) == 1 and "authenticate" in str(stopped[0].data), stopped
     assert show(repo, result.integration_branch, "b.txt") is None

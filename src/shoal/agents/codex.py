@@ -16,6 +16,7 @@ commits what it leaves.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,6 +29,7 @@ from shoal.agents.headless import (
     events,
     exit_failure,
     fits_argument,
+    http_error_kind,
     last_line,
     mapping,
     text,
@@ -112,6 +114,9 @@ class CodexAgent(HeadlessAgent):
             error = mapping(last_turn.get("error"))
             reason = str(error.get("message") or (errors[-1] if errors else "the turn failed"))
             return _failed(f"codex: the turn failed: {reason}", [reason, *errors], message, metrics)
+        if (refused := self.fatal_error_seen(tail.encode("utf-8", "replace"))) is not None:
+            return StructuredResult(ok=False, error=refused.error, message=refused.message,
+                                    text=message, **metrics)  # stopped while it reconnected
         if errors and not outcome.timed_out:  # no turn at all: an error before the model ran
             return _failed(f"codex: {errors[-1]}", errors, message, metrics)
         if outcome.exit_code == 0 and not outcome.timed_out:
@@ -125,8 +130,32 @@ class CodexAgent(HeadlessAgent):
     def final_output_seen(self, tail: bytes) -> bool:
         return any(e.get("type") in _TURN_END for e in events(tail, needle='"turn.'))
 
+    def fatal_error_seen(self, tail: bytes) -> StructuredResult | None:
+        """Refused credentials while codex still reconnects (five times, seconds apart)."""
+        for event in events(tail, needle="status"):
+            said = str(event.get("message") or mapping(event.get("error")).get("message") or "")
+            kind = _status_kind(said)
+            if kind in (ErrorKind.AUTHENTICATION, ErrorKind.BILLING):
+                return _failed(f"codex: {said}", [said], "", {})
+        return None
+
 
 def _failed(message: str, texts: list[str], final: str, metrics: dict[str, Any]) -> StructuredResult:
-    limited = any(LIMIT_PATTERN.search(t) for t in texts)
-    return StructuredResult(ok=False, text=final, message=message[:600],
-                            error=ErrorKind.RATE_LIMITED if limited else None, **metrics)
+    kind = next((k for t in texts if (k := _status_kind(t)) is not None), None)
+    if kind is None and any(LIMIT_PATTERN.search(t) for t in texts):
+        kind = ErrorKind.RATE_LIMITED
+    if kind in (ErrorKind.AUTHENTICATION, ErrorKind.BILLING):
+        message = f"{message[:400]} ({_HINTS[kind]})"
+    return StructuredResult(ok=False, text=final, message=message[:600], error=kind, **metrics)
+
+
+# codex prints no status field, only the HTTP status in its error text (0.169.1:
+# "unexpected status 401 Unauthorized: ...", "exceeded retry limit, last status: 429 ...")
+_STATUS = re.compile(r"\b(?:unexpected|last) status:? (\d{3})\b")
+_HINTS = {ErrorKind.AUTHENTICATION: "set OPENAI_API_KEY or run `codex login`",
+          ErrorKind.BILLING: "check the plan and credits of the account codex uses"}
+
+
+def _status_kind(text: str) -> ErrorKind | None:
+    match = _STATUS.search(text)
+    return http_error_kind(int(match.group(1))) if match else None

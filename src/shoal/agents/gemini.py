@@ -32,6 +32,7 @@ from shoal.agents.headless import (
     exit_failure,
     fits_argument,
     flag,
+    http_error_kind,
     last_line,
     mapping,
     strings,
@@ -104,7 +105,8 @@ class GeminiAgent(HeadlessAgent):
             what = _EXIT_MEANING.get(code or 0, "reported an error")
             message = f"gemini {what}" + (f" (exit {code})" if code else "")
             message += f": {str(detail).strip()[:400]}" if detail else ""
-            return _failed(message, metrics, str(detail or ""), code=code)
+            status = error.get("code") if isinstance(error, dict) else None
+            return _failed(message, metrics, str(detail or ""), code=code, status=status)
         response = doc.get("response")
         return StructuredResult(ok=True, text=response if isinstance(response, str) else "", **metrics)
 
@@ -161,7 +163,19 @@ def _metrics(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _failed(message: str, metrics: dict[str, Any], detail: str = "", *,
-            code: int | None = None) -> StructuredResult:
+            code: int | None = None, status: Any = None) -> StructuredResult:
+    """A failure, its kind from the API's status in the error document (Gemini CLI 0.61.0 exits
+    with that status's low byte: 144 for 400, 173 for 429) or from the documented exit 41. The
+    Gemini API answers a bad key with 400 and the reason API_KEY_INVALID, not with 401."""
+    kind = http_error_kind(status)
+    if kind is None and status == 400 and "API_KEY_INVALID" in detail:
+        kind = ErrorKind.AUTHENTICATION
+    if kind in (ErrorKind.AUTHENTICATION, ErrorKind.BILLING):
+        return StructuredResult(ok=False, error=kind, **metrics, message=(
+            f"{message[:400]} (set GEMINI_API_KEY or log in once with `gemini`)"
+            if kind is ErrorKind.AUTHENTICATION else message))
+    if kind is ErrorKind.RATE_LIMITED:
+        return StructuredResult(ok=False, message=message, error=kind, **metrics)
     if code == AUTH_EXIT:  # the documented exit status, not the words
         return StructuredResult(ok=False, message=message, error=ErrorKind.AUTHENTICATION, **metrics)
     limited = LIMIT_PATTERN.search(detail or message) is not None

@@ -229,6 +229,20 @@ def exit_failure(agent: str, outcome: ProcessOutcome, tail: str, **metrics: Any)
                             error=ErrorKind.RATE_LIMITED if limited else None, **metrics)
 
 
+def http_error_kind(status: Any) -> ErrorKind | None:
+    """What an API's HTTP status says failed: the credentials (401, 403), the account (402),
+    or a limit that waiting cures (429, 529). None for any other status or none."""
+    if isinstance(status, bool) or not isinstance(status, int):
+        return None
+    if status in (401, 403):
+        return ErrorKind.AUTHENTICATION
+    if status == 402:
+        return ErrorKind.BILLING
+    if status in (429, 529):
+        return ErrorKind.RATE_LIMITED
+    return None
+
+
 def mapping(value: Any) -> dict[str, Any]:
     """``value`` when it is a JSON object, else an empty one: output fields may be missing."""
     return value if isinstance(value, dict) else {}

@@ -72,11 +72,14 @@ def _run(fake: Fake, ns: Any) -> int:
     emit({"type": "thread.started", "thread_id": str(uuid.uuid4())})
     emit({"type": "turn.started"})
     if scenario in ("api-error", "rate-limit"):
-        message = ("unexpected status 401 Unauthorized: Missing bearer or basic authentication in header"
+        # as codex-cli 0.169.1 does: a 401 is retried five times ("Reconnecting..."), a 429 not
+        message = ("unexpected status 401 Unauthorized: Incorrect API key provided: x., url: "
+                   "https://api.openai.com/v1/responses"
                    if scenario == "api-error" else
                    "exceeded retry limit, last status: 429 Too Many Requests, request id: req_fake")
-        if scenario == "rate-limit":
-            emit({"type": "error", "message": "Reconnecting... 1/5 (stream disconnected before completion)"})
+        if scenario == "api-error":
+            for n in range(1, 6):
+                emit({"type": "error", "message": f"Reconnecting... {n}/5 ({message})"})
         emit({"type": "error", "message": message})
         emit({"type": "turn.failed", "error": {"message": message}})
         return 1

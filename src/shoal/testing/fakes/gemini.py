@@ -94,6 +94,17 @@ def _run(fake: Fake, ns: Any) -> int:
         usage("file:///usr/lib/node_modules/@google/gemini-cli/dist/index.js:12\nTypeError: "
               "Cannot read properties of undefined (reading 'model')", 1)
     if scenario == "api-error":
+        # as Gemini CLI 0.61.0 does with a key the API refuses: the API's 400 API_KEY_INVALID as
+        # the error document, on stderr, and the status's low byte as the exit code
+        api = {"error": {"code": 400, "message": "API key not valid. Please pass a valid API key.",
+                         "status": "INVALID_ARGUMENT", "details": [{
+                             "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                             "reason": "API_KEY_INVALID", "domain": "googleapis.com"}]}}
+        print(json.dumps({"session_id": session, "error": {
+            "type": "Error", "message": json.dumps(api), "code": 400}}, indent=2),
+            file=sys.stderr, flush=True)
+        return 400 & 0xFF
+    if scenario == "auth-exit":  # the documented FatalAuthenticationError exit
         return error("FatalAuthenticationError", "[API Error: API key not valid. Please pass a valid "
                      "API key.]", 41)
     if scenario == "rate-limit":

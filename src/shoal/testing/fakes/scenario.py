@@ -29,6 +29,7 @@ SCENARIOS = {
     "ok": "do the work, print the final result with a passing report",
     "fail": "do the work, print a final result whose report says fail",
     "api-error": "the CLI's own error, as for invalid credentials",
+    "auth-exit": "gemini: the documented exit 41 (FatalAuthenticationError)",
     "rate-limit": "the CLI's rate-limit error",
     "turn-limit": "stop at the turn limit",
     "denied": "do the work, with a tool call refused by the permission mode",
