@@ -168,3 +168,16 @@ def test_every_json_key_is_documented(store: Store) -> None:
     data = run_metrics(store, hand_built(store)).to_json()
     keys = {*data, *data["tasks"][0], *data["tasks"][0]["spans"][0]}
     assert sorted(k for k in keys if f"`{k}`" not in doc) == []
+
+
+def test_the_total_cost_is_summed_without_float_noise(store: Store) -> None:
+    """Issue 13: three tasks at $0.01905 showed a total of 0.057150000000000006."""
+    store.create_run(repo="/nowhere", plan_snapshot=SNAPSHOT, task_ids=["a", "b", "c"],
+                     options={"max_parallel": 3}, run_id="noise", at=T0)
+    for i, task in enumerate("abc"):
+        store.start_attempt("noise", task, slot=i, at=T0)
+    for task in "abc":
+        store.finish_attempt("noise", task, 1, AttemptState.SUCCEEDED,
+                             result=usage(0.01905, 10, 1, 1, f"s-{task}"), at=T0 + 1)
+    m = run_metrics(store, "noise")
+    assert m.cost_usd == 0.05715 and repr(m.to_json()["cost_usd"]) == "0.05715"

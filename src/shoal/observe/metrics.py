@@ -10,6 +10,8 @@ attempt; they are null when no agent reported them.
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -247,7 +249,7 @@ def _usage(attempts: Sequence[AttemptRecord]) -> dict[str, dict[str, Any]]:
         for key in ("cost_usd", "tokens_in", "tokens_out", "turns"):
             value = result.get(key)
             if isinstance(value, (int, float)) and not isinstance(value, bool):
-                row[key] = (row[key] or 0) + value
+                row[key] = _total((row[key], value))
         if result.get("session_id"):
             row["session_id"] = str(result["session_id"])
     return out
@@ -255,7 +257,14 @@ def _usage(attempts: Sequence[AttemptRecord]) -> dict[str, dict[str, Any]]:
 
 def _total(values: Any) -> Any:
     known = [v for v in values if v is not None]
-    return sum(known) if known else None
+    if not known:
+        return None
+    if any(isinstance(v, float) for v in known):  # dollars: no float noise in the JSON
+        return round(math.fsum(known), COST_DIGITS)
+    return sum(known)
+
+
+COST_DIGITS = 9  # a billionth of a dollar: below any agent's price, above float noise
 
 
 def _r(value: float | None) -> float | None:
