@@ -106,7 +106,7 @@ def test_error_event(fake_cli, make_request, run):
     _, _, result = attempt(fake_cli, make_request, run, "api-error")
     assert (result.status, result.source, result.error) == (
         ResultStatus.FAILED, ResultSource.STRUCTURED, ErrorKind.AUTHENTICATION)
-    assert result.summary == "opencode: ProviderAuthError: invalid x-api-key"
+    assert result.summary.startswith("opencode: APIError: Incorrect API key provided")
 
 
 def test_the_error_events_status_decides_the_kind(outcome_for):
@@ -197,7 +197,7 @@ def test_three_tasks_end_to_end(fake_cli, tmp_path):
 def test_three_tasks_with_an_error_event(fake_cli, tmp_path):
     fake_cli("opencode", "ok,b=api-error")
     result, repo = three_tasks(tmp_path, "opencode")
-    stored = assert_failed_with(result, repo, "b", "ProviderAuthError: invalid x-api-key")
+    stored = assert_failed_with(result, repo, "b", "APIError: Incorrect API key provided")
     assert stored["session_id"].startswith("ses_")
     # refused credentials stop the run: a, beside b, finished or was stopped with it
     assert result.task("a").state in (TaskState.SUCCEEDED, TaskState.CANCELLED)

@@ -80,8 +80,10 @@ def _run(fake: Fake, ns: Any) -> int:
         usage("error: Unexpected end of JSON input\n    at <anonymous> (/$bunfs/root/opencode:1:2)", 1)
     event("step_start", part={"type": "step-start", "snapshot": "4b825dc"})
     if scenario in ("api-error", "rate-limit"):
-        error = ({"name": "ProviderAuthError", "data": {"providerID": "anthropic",
-                                                        "message": "invalid x-api-key"}}
+        # as OpenCode 1.18.33 prints the provider's refusal of a key (after two requests)
+        error = ({"name": "APIError", "data": {
+                      "message": "Incorrect API key provided: x.", "statusCode": 401,
+                      "isRetryable": False, "metadata": {"url": "https://api.openai.com/v1/chat/completions"}}}
                  if scenario == "api-error" else
                  {"name": "APIError", "data": {"message": "Rate limit exceeded: 429 Too Many Requests",
                                                "statusCode": 429, "isRetryable": True}})
