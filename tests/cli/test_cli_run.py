@@ -21,6 +21,7 @@ def test_demo_runs_the_plan_end_to_end(shoal, tmp_path):
     assert result.code == 0, result.out + result.err
     repo = tmp_path / "repo"
     assert "8 succeeded" in result.out and "faster than one at a time" in result.out
+    assert f"workspaces: {tmp_path / 'repo.shoal'}/" in result.out  # beside the repo, not in .git
     status = shoal("status", "--repo", repo, "--format", "json").json()
     assert status["run"]["state"] == "succeeded"
     tasks = {t["id"]: t for t in status["tasks"]}
@@ -65,8 +66,10 @@ def test_run_status_merge_cleanup(shoal, tmp_path):
     assert merged.code == 0, merged.err
     assert _git(repo, "show", "landed:b.txt") == "b\n"
 
+    assert (repo.parent / "repo.shoal").is_dir()
     cleaned = shoal("cleanup", "--repo", repo)
     assert cleaned.code == 0, cleaned.err
+    assert not (repo.parent / "repo.shoal").exists()
     assert not [b for b in _git(repo, "branch", "--format=%(refname:short)").split()
                 if b.startswith("shoal-task/")]
     assert data["run"]["integration_branch"] in _git(repo, "branch", "--format=%(refname:short)")

@@ -50,6 +50,9 @@ def print_summary(result: engine.RunResult, metrics: RunMetrics | None = None) -
     if metrics is not None:
         click.echo("  " + metrics_line(metrics))
     click.echo(f"  files: {result.run_dir}")
+    root = run.options.get("workspace_root") if isinstance(run.options, dict) else None
+    if root and (Path(root) / run.id).is_dir():
+        click.echo(f"  workspaces: {Path(root) / run.id}  (shoal cleanup removes them)")
     here = Path.cwd().resolve()
     repo = Path(run.repo).resolve()
     where = "" if here == repo or repo in here.parents else f" --repo {repo}"
