@@ -34,6 +34,7 @@ from shoal.agents.headless import (
     events,
     exit_failure,
     fits_argument,
+    http_error_kind,
     last_line,
     mapping,
     money,
@@ -154,13 +155,13 @@ def _running_as_root() -> bool:
 
 def _kind(status: Any, code: Any) -> ErrorKind | None:
     """What an HTTP status or an error code of Claude Code's output says failed."""
-    if code in _AUTH_CODES or status in (401, 403):
+    if code in _AUTH_CODES:
         return ErrorKind.AUTHENTICATION
-    if code in _BILLING_CODES or status == 402:
+    if code in _BILLING_CODES:
         return ErrorKind.BILLING
-    if code in _LIMIT_CODES or status in (429, 529):
+    if code in _LIMIT_CODES:
         return ErrorKind.RATE_LIMITED
-    return None
+    return http_error_kind(status)
 
 
 def _refusal(kind: ErrorKind, status: Any, code: Any, said: str = "") -> str:

@@ -31,6 +31,7 @@ from shoal.agents.headless import (
     events,
     exit_failure,
     fits_argument,
+    http_error_kind,
     last_line,
     mapping,
     text,
@@ -148,14 +149,9 @@ class OpenCodeAgent(HeadlessAgent):
 def _error_kind(error: Any) -> ErrorKind | None:
     """What an error event's name and HTTP status (``data.statusCode``) say failed."""
     error = mapping(error)
-    status = mapping(error.get("data")).get("statusCode")
-    if error.get("name") == "ProviderAuthError" or status in (401, 403):
+    if error.get("name") == "ProviderAuthError":
         return ErrorKind.AUTHENTICATION
-    if status == 402:
-        return ErrorKind.BILLING
-    if status in (429, 529):
-        return ErrorKind.RATE_LIMITED
-    return None
+    return http_error_kind(mapping(error.get("data")).get("statusCode"))
 
 
 def _error_text(error: Any) -> str:

@@ -14,9 +14,9 @@ import re
 from dataclasses import dataclass, field
 
 from .script import Action, Entry, Script
+from ..fakes.scenario import files_to_modify as _listed
 
 _TASK = re.compile(r"#\s*Task Worker: Execute Task\s+(\S+)|\*\*ID\*\*:\s*(\S+)")
-_GLOB = re.compile(r"[*?\[]")
 MISSING = None  # a read result for a file that does not exist
 
 
@@ -51,19 +51,9 @@ def task_id(prompt: str) -> str | None:
 
 
 def files_to_modify(prompt: str) -> list[str]:
-    """The paths listed under the prompt's "Files to Modify" heading (globs and folders skipped)."""
-    paths: list[str] = []
-    inside = False
-    for line in prompt.splitlines():
-        stripped = line.strip()
-        if stripped.startswith("#"):
-            inside = stripped.lstrip("#").strip().lower() == "files to modify"
-        elif inside and stripped.startswith(("- ", "* ")):
-            path = stripped[2:].strip().strip("`")
-            if path and not _GLOB.search(path) and not path.endswith("/") and " " not in path \
-                    and path not in paths:
-                paths.append(path)
-    return paths
+    """The paths listed under the prompt's "Files to Modify" heading, each once (globs and
+    folders skipped), as the fake CLIs read them."""
+    return list(dict.fromkeys(_listed(prompt)))
 
 
 class Worker:
