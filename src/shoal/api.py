@@ -30,8 +30,9 @@ from .scheduler import (
 
 PlanLike = Plan | str | os.PathLike[str]
 
-# Problems that leave the dependency graph unusable for scheduling.
-_GRAPH_BREAKING = {Code.CYCLE, Code.UNKNOWN_TASK}
+# Problems that leave the dependency graph unusable for scheduling: a cycle, or a task
+# waiting for a task of a later phase, can never be ordered.
+_GRAPH_BREAKING = {Code.CYCLE, Code.UNKNOWN_TASK, Code.PHASE_ORDER}
 
 
 def load_plan(path: str | os.PathLike[str]) -> Plan:

@@ -105,3 +105,42 @@ def test_python_dash_m_runs_the_cli():
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "Conflict Check:" in done.stdout
+
+
+# A task of the first phase waits for a task of the second: it could never start.
+LATER_PHASE_PLAN = """\
+version: 1
+name: phases
+phases:
+  - {name: design}
+  - {name: build}
+tasks:
+  - id: impl
+    title: Implementation
+    phase: design
+    owns: [a.py]
+    after: [later]
+    prompt: write a.py
+  - id: later
+    title: Later
+    phase: build
+    owns: [b.py]
+    prompt: write b.py
+"""
+
+
+def test_dependency_on_a_later_phase_is_a_phase_order_problem_not_a_crash(shoal, tmp_path):
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(LATER_PHASE_PLAN)
+    result = shoal("check", plan, "--format", "json")
+    assert result.code == 1, result.err
+    data = result.json()
+    assert data["ok"] is False and data["mode"] is None
+    [problem] = [p for p in data["problems"] if p["code"] == "phase-order"]
+    assert problem["severity"] == "error"
+    assert problem["tasks"][0] == "impl" and problem["field"] == "after"
+    assert problem["file"] == str(plan) and problem["line"] == 11  # the `after:` line
+
+    text = shoal("check", plan)
+    assert text.code == 1 and "internal error" not in text.err
+    assert f"{plan}:11:" in text.out and "[phase-order] task impl, later field after" in text.out

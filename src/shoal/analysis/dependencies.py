@@ -62,20 +62,24 @@ def cycles(plan: Plan, graph: DependencyGraph) -> list[Problem]:
 
 def phase_order(plan: Plan, graph: DependencyGraph, phase_of: list[int],
                 declared_phases: int) -> list[Problem]:
-    """A task waiting for a task of a later phase: it could never start."""
+    """A task waiting for a task of a later phase: it could never start.
+
+    Phases are numbered as the scheduler numbers them: the declared ones in order, then
+    each undeclared one (the loaders report those) in order of first use."""
     out: list[Problem] = []
     for i, task in enumerate(plan.tasks):
         mine = phase_of[i]
-        if mine >= declared_phases:
-            continue  # an undeclared phase: the loader reports it
         for j in graph.waits_for[i]:
             theirs = phase_of[j]
-            if mine < theirs < declared_phases:
+            if mine < theirs:
                 other = plan.tasks[j]
+                undeclared = ("" if theirs < declared_phases else
+                              f" (`{other.phase}` is not declared, so it runs after the declared "
+                              "phases)")
                 out.append(at_task(
                     task, Code.PHASE_ORDER, Severity.ERROR,
                     f"task `{task.id}` (phase `{task.phase}`) waits for `{other.id}`, which is in "
-                    f"the later phase `{other.phase}`",
+                    f"the later phase `{other.phase}`{undeclared}",
                     field="after", tasks=(task.id, other.id),
                     hint=f"move `{other.id}` to phase `{task.phase}` or earlier, or `{task.id}` to "
                          f"`{other.phase}` or later; phases run in the order they are declared"))
