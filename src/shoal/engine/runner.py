@@ -19,7 +19,16 @@ from ..git import Git
 from ..model import Isolation, Plan, Strategy, TaskId, TaskState
 from ..prompt import render_prompt
 from ..scheduler import PlanGraph
-from ..store import RunLock, RunRecord, RunState, Store, default_db_path, new_run_id
+from ..store import (
+    AttemptRecord,
+    AttemptState,
+    RunLock,
+    RunRecord,
+    RunState,
+    Store,
+    default_db_path,
+    new_run_id,
+)
 from . import naming
 from .context import RunContext
 from .merge import merged_tasks
@@ -170,7 +179,8 @@ def _plan_snapshot(plan: Plan, conflicts: Mapping[TaskId, frozenset[TaskId]]) ->
 
 def _supervise(git: Git, store: Store, run_id: str, report: api.CheckReport, options: RunOptions,
                observer: Observer | None,
-               ignore_attempts_before: dict[str, int] | None = None) -> RunResult:
+               ignore_attempts_before: dict[str, int] | None = None,
+               merge_first: dict[str, str] | None = None) -> RunResult:
     run_record = store.get_run(run_id)
     run_dir = naming.run_dir(git.common_dir(), run_id)
     plan, conflicts = report.plan, report.analysis.conflicts
@@ -182,7 +192,8 @@ def _supervise(git: Git, store: Store, run_id: str, report: api.CheckReport, opt
         prompts=_prompts(report, graph, plan.effective_max_parallel(options.max_parallel)),
         run_dir=run_dir, graph=graph,
     )
-    supervisor = Supervisor(ctx, observer, ignore_attempts_before=ignore_attempts_before)
+    supervisor = Supervisor(ctx, observer, ignore_attempts_before=ignore_attempts_before,
+                            merge_first=merge_first)
     supervisor.run()
     run, tasks = supervisor.final or (store.get_run(run_id), store.tasks(run_id))
     return RunResult(run, tuple(tasks), run_dir)
@@ -219,23 +230,55 @@ def resume(run_id: str | None = None, *, repo: str | os.PathLike[str] | None = N
             options = RunOptions.from_json(git.toplevel(), record.options)
             # Workers have their own sessions: a killed orchestrator's may still be running.
             stop_orphans(naming.run_dir(common, record.id), record.id, options.grace_s)
-            _reconcile(git, store, record)
+            awaiting = _reconcile(git, store, record)
             store.set_run_state(record.id, RunState.RUNNING)
-            return _supervise(git, store, record.id, report, options, observer)
+            return _supervise(git, store, record.id, report, options, observer,
+                              merge_first=awaiting)
         finally:
             store.close()
 
 
-def _reconcile(git: Git, store: Store, record: RunRecord) -> None:
-    """Make the database agree with git: a merge commit on the integration branch counts."""
+def _reconcile(git: Git, store: Store, record: RunRecord) -> dict[str, str]:
+    """Make the database agree with git: a merge commit on the integration branch counts.
+    Returns the tasks whose worker had finished, its work committed, when the merge was cut
+    off (task -> the head to merge): they go straight back to the merge queue. Only tasks whose
+    worker was still running start a new attempt."""
     integration = record.integration_branch or naming.integration_branch(record.id)
     landed = merged_tasks(git, record.id, integration)
+    finished = _finished_heads(store, record.id)
+    awaiting: dict[str, str] = {}
     for task in store.tasks(record.id):
         if task.task_id in landed and task.merged_commit is None:
             store.record_merge(record.id, task.task_id, landed[task.task_id])
-        elif TaskState(task.state) is TaskState.RUNNING:  # finished its attempt, merge never ran
-            store.set_task_state(record.id, task.task_id, TaskState.PENDING,
-                                 reason="its merge was interrupted; running it again")
+        elif TaskState(task.state) in (TaskState.RUNNING, TaskState.PENDING):
+            head = finished.get(task.task_id)
+            if head is not None and git.rev_parse(f"{head}^{{commit}}") == head:
+                awaiting[task.task_id] = head
+                store.append_event(record.id, "note", task_id=task.task_id, data={
+                    "message": "its worker had finished when the run was interrupted: merging "
+                               f"its work ({head[:12]}) without running it again"})
+            elif TaskState(task.state) is TaskState.RUNNING:  # its worker was cut off
+                store.set_task_state(record.id, task.task_id, TaskState.PENDING,
+                                     reason="its attempt was interrupted; running it again")
+    return awaiting
+
+
+def _finished_heads(store: Store, run_id: str) -> dict[str, str]:
+    """Task -> the head its last attempt handed to the merge queue, for tasks whose last
+    attempt succeeded (a ``merge_started`` after it)."""
+    last: dict[str, AttemptRecord] = {}
+    for attempt in store.attempts(run_id):
+        if attempt.task_id not in last or attempt.number > last[attempt.task_id].number:
+            last[attempt.task_id] = attempt
+    heads: dict[str, str] = {}
+    for event in store.events(run_id, kinds=["merge_started"]):
+        ended = last.get(event.task_id or "")
+        head = (event.data or {}).get("head")
+        if (ended is not None and ended.state == AttemptState.SUCCEEDED.value
+                and ended.ended_at is not None and event.ts >= ended.ended_at
+                and isinstance(head, str)):
+            heads[ended.task_id] = head
+    return heads
 
 
 def retry_failed(run_id: str | None = None, *, repo: str | os.PathLike[str] | None = None,

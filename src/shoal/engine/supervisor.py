@@ -8,6 +8,7 @@ moment leaves a run that `shoal resume` can finish.
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 import os
 import threading
 import time
@@ -35,7 +36,7 @@ from .orphans import WorkerJournal
 from .refguard import RefGuard
 from .statusfiles import StatusWriter
 from .worker import AttemptReport, AttemptSpec, run_attempt
-from .workspace import WorkspaceBackend, backend_for
+from .workspace import Workspace, WorkspaceBackend, backend_for
 
 TIMEOUT_GROWTH = 1.5  # seed 001: retry a timeout once with a longer limit
 Observer = Callable[[list[Event]], None]
@@ -45,7 +46,7 @@ Observer = Callable[[list[Event]], None]
 class _MergeDone:
     task_id: str
     outcome: MergeOutcome | BaseException
-    report: AttemptReport
+    workspace: Workspace | None  # the attempt's, given back once the merge is done
 
 
 @dataclass(frozen=True)
@@ -63,10 +64,13 @@ class _Counters:
 
 class Supervisor:
     def __init__(self, ctx: RunContext, observer: Observer | None = None, *,
-                 ignore_attempts_before: Mapping[str, int] | None = None) -> None:
+                 ignore_attempts_before: Mapping[str, int] | None = None,
+                 merge_first: Mapping[str, str] | None = None) -> None:
         self.ctx = ctx
         # --retry-failed: earlier attempts do not count against a task's retries
         self.ignore_before = dict(ignore_attempts_before or {})
+        # resume: tasks whose attempt had finished (head committed) when their merge was cut off
+        self.merge_first = dict(merge_first or {})
         self.plan = ctx.plan
         self.store = ctx.store
         self.run_id = ctx.run_id
@@ -136,6 +140,9 @@ class Supervisor:
         merger = self.ctx.executor_factory(1)
         messages: list[_AttemptDone | _MergeDone] = []
         try:
+            with self.store.batch():
+                for task_id, head in self.merge_first.items():
+                    self._merge_again(task_id, head, merger)
             while True:
                 # One transaction per pass: every report that is waiting, then the next starts.
                 # With many short tasks that is one commit per batch instead of three per task.
@@ -339,7 +346,7 @@ class Supervisor:
                 reason = (f"flooded its output: more than {self.options.max_output_bytes} bytes "
                           f"of output, so it was stopped (see {spec.log_path})")
             self._attempt_failed(spec, state, reason, report)
-            self._release(report)
+            self._release(report.workspace)
 
     def _attempt_succeeded(self, report: AttemptReport, merger: Executor) -> None:
         spec, task_id = report.spec, report.task_id
@@ -368,7 +375,7 @@ class Supervisor:
                     f"its work is kept on branch {report.workspace.branch if report.workspace else '?'}",
                 )
                 self._terminal(task_id, TaskState.FAILED)
-                self._release(report)
+                self._release(report.workspace)
                 return
             if self.options.on_violation is ViolationPolicy.REVERT and report.workspace:
                 head = revert_paths(Git(report.workspace.path), report.workspace, report.violations)
@@ -381,13 +388,28 @@ class Supervisor:
         )
         if head is None:
             self._terminal(task_id, TaskState.SUCCEEDED)
-            self._discard(report)
+            self._discard(report.workspace)
             return
         self.merging.add(task_id)
         self.store.append_event(self.run_id, "merge_started", task_id=task_id, data={"head": head})
         task = spec.task
         self._later(merger, lambda: self.merges.merge(task, head),
-                    lambda o: self.inbox.put(_MergeDone(task_id, o, report)))
+                    lambda o: self.inbox.put(_MergeDone(task_id, o, report.workspace)))
+
+    def _merge_again(self, task_id: str, head: str, merger: Executor) -> None:
+        """Resume: the worker had finished and its work is committed at `head`, but the merge
+        was cut off. Queue the merge again; running the worker again would pay for it twice."""
+        record = next(t for t in self.store.tasks(self.run_id) if t.task_id == task_id)
+        ws = Workspace(task_id, record.attempts, Path(record.workspace), record.branch,
+                       record.base_commit or head, self.isolation, self.run_id) \
+            if record.workspace else None
+        self._set_state(task_id, TaskState.RUNNING)
+        self.merging.add(task_id)
+        self.store.append_event(self.run_id, "merge_started", task_id=task_id,
+                                data={"head": head, "resumed": True})
+        task = self.plan.task(task_id)
+        self._later(merger, lambda: self.merges.merge(task, head),
+                    lambda o: self.inbox.put(_MergeDone(task_id, o, ws)))
 
     def _paused_work(self) -> bool:
         """Whether tasks wait only for a rate-limit pause to end (the run must not end then)."""
@@ -426,7 +448,7 @@ class Supervisor:
             exit_code=report.exit_code, result=report.result.to_json(), error=reason,
             task_state=TaskState.CANCELLED, reason=reason)
         self._terminal(report.task_id, TaskState.CANCELLED)
-        self._release(report)
+        self._release(report.workspace)
 
     def _rate_limited(self, report: AttemptReport) -> None:
         """The attempt does not count against the task; the agent's new starts pause so the run
@@ -437,7 +459,7 @@ class Supervisor:
         if pause is None:
             self._attempt_failed(spec, AttemptState.FAILED, f"rate limited {MAX_RATE_LIMITS + 1} "
                                  f"times in a row: {report.result.summary}", report)
-            self._release(report)
+            self._release(report.workspace)
             return
         said = report.result.summary
         reason = (f"rate limited: the {agent} agent pauses {pause:g}s, then the task runs again"
@@ -450,35 +472,35 @@ class Supervisor:
             "agent": agent, "pause_s": pause, "in_a_row": self.limits.in_a_row[task_id],
             "message": reason})
         self._set_state(task_id, TaskState.PENDING)
-        self._release(report)
+        self._release(report.workspace)
 
-    def _succeeded_without_merge(self, report: AttemptReport, reason: str) -> None:
-        self.store.set_task_state(self.run_id, report.task_id, TaskState.SUCCEEDED, reason=reason)
-        self._terminal(report.task_id, TaskState.SUCCEEDED)
-        self._discard(report)
+    def _succeeded_without_merge(self, task_id: str, ws: Workspace | None, reason: str) -> None:
+        self.store.set_task_state(self.run_id, task_id, TaskState.SUCCEEDED, reason=reason)
+        self._terminal(task_id, TaskState.SUCCEEDED)
+        self._discard(ws)
 
     def _merged(self, message: _MergeDone) -> None:
-        task_id, outcome, report = message.task_id, message.outcome, message.report
+        task_id, outcome, ws = message.task_id, message.outcome, message.workspace
         self.merging.discard(task_id)
         if isinstance(outcome, BaseException):
             self._task_failed(task_id, f"merge failed: {outcome}", "merge_failed")
-            self._release(report)
+            self._release(ws)
             return
         verify = [v.to_json() for v in outcome.verify]
         if outcome.state == "merged":
             assert outcome.commit is not None, "a merge names its commit"
             self.store.record_merge(self.run_id, task_id, outcome.commit, verify={"gates": verify})
             self._terminal(task_id, TaskState.SUCCEEDED)
-            self._discard(report)
+            self._discard(ws)
         elif outcome.state == "no-changes":
-            self._succeeded_without_merge(report, "no changes to merge")
+            self._succeeded_without_merge(task_id, ws, "no changes to merge")
         elif outcome.state == "cancelled":
             pass  # the run is being interrupted: the task goes back to pending for `shoal resume`
         else:
             kind = "verify_failed" if outcome.state == "verify-failed" else "merge_failed"
             self._task_failed(task_id, outcome.message, kind,
                               {"conflicts": list(outcome.conflicts), "verify": verify})
-            self._release(report)
+            self._release(ws)
 
     def _attempt_failed(
         self, spec: AttemptSpec, state: AttemptState, reason: str, report: AttemptReport | None
@@ -554,13 +576,13 @@ class Supervisor:
             self.store.set_task_state(self.run_id, task_id, TaskState.SKIPPED, reason=blocked.reason)
             self._set_state(task_id, TaskState.SKIPPED)
 
-    def _release(self, report: AttemptReport) -> None:
+    def _release(self, ws: Workspace | None) -> None:
         """An attempt that will not merge gives its workspace back. A worktree of its own stays
         for inspection (``shoal cleanup`` removes it); the shared workspaces of isolation branch,
         directory and none must be freed, or the next task (or this one's retry) cannot start
         there and finds this attempt's files."""
         if self.isolation is not Isolation.WORKTREE:
-            self._discard(report)
+            self._discard(ws)
 
     def _git_state_changed(self, report: AttemptReport, violations: tuple[Violation, ...]) -> None:
         spec, task_id = report.spec, report.task_id
@@ -577,12 +599,12 @@ class Supervisor:
             reason=f"changed git state a worker may not touch: {details}",
         )
         self._terminal(task_id, TaskState.FAILED)
-        self._release(report)
+        self._release(report.workspace)
 
-    def _discard(self, report: AttemptReport) -> None:
-        if report.workspace is not None:
+    def _discard(self, ws: Workspace | None) -> None:
+        if ws is not None:
             try:
-                self.backend.discard(report.workspace)
+                self.backend.discard(ws)
             except Exception:  # noqa: BLE001 - a leftover workspace is for `shoal cleanup`
                 pass
 
