@@ -211,7 +211,8 @@ def _reload_plan(record: RunRecord, repo: Path) -> api.CheckReport:
 def resume(run_id: str | None = None, *, repo: str | os.PathLike[str] | None = None,
            observer: Observer | None = None) -> RunResult:
     """Finish an interrupted run (Ctrl-C or a crash): merged work is not redone, tasks that
-    were in flight start a fresh attempt, every task's work is merged exactly once."""
+    were still running start a fresh attempt, work that had finished is merged without running it
+    again, every task's work is merged exactly once."""
     git = repository(repo)
     common = git.common_dir()
     with RunLock(common) as lock:
