@@ -58,6 +58,11 @@ def print_summary(result: engine.RunResult, metrics: RunMetrics | None = None) -
     where = "" if here == repo or repo in here.parents else f" --repo {repo}"
     if result.ok:
         click.echo(f"  land it with: shoal merge {run.id}{where}")
+    elif result.orchestrator_gone:
+        click.secho(f"  its orchestrator is gone (killed?); finish it with: shoal resume {run.id}{where}",
+                    fg="yellow")
+    elif _value(run.state) == "interrupted":
+        click.echo(f"  finish it with: shoal resume {run.id}{where}")
     elif _value(run.state) == "failed":
         click.echo(f"  retry the failed tasks with: shoal run --retry-failed {run.id}{where}")
 

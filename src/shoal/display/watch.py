@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from rich.console import Console
 from rich.live import Live
 
-from ..store import RunLock, RunRecord, RunState
+from ..engine.result import orchestrator_gone as run_orchestrator_gone
+from ..store import RunRecord, RunState
 from .board import REFRESH_PER_SECOND, board_rows, render_board
 from .snapshot import BoardState
 from .source import RunReader
@@ -33,11 +34,8 @@ class WatchEnd:
 
 def orchestrator_gone(reader: RunReader) -> bool:
     """Whether the run is `running` in the database but no live process holds the run lock."""
-    holder = RunLock.holder(reader.common_dir)
-    if holder is not None and holder.run_id in (None, reader.run_id):
-        return False
-    # the run may have ended between reading its state and probing the lock: read it again
-    return RunState(reader.run().state) is RunState.RUNNING
+    return run_orchestrator_gone(reader.common_dir, reader.run_id,
+                                 lambda: RunState(reader.run().state))
 
 
 def watch_run(reader: RunReader, state: BoardState, console: Console, *,
