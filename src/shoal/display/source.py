@@ -143,12 +143,14 @@ class RunReader:
         folder = Path(task.workspace) if task.workspace else None
         if folder is not None and folder != naming.worktree_dir(folder.parent, task.task_id, attempt):
             folder = None  # a tree shared with other tasks (isolation none, branch)
-        if not task.base_commit or folder is None or not (folder / ".git").exists():
+        if not task.base_commit or folder is None or not _worktree_complete(folder, task.branch):
             return None, None
         try:
             changes = Git(folder).changed_paths_worktree(task.base_commit)
         except ShoalError:
             return None, None
+        copied = tuple(c.strip("/") for c in self.plan.copy) if self.plan is not None else ()
+        changes = [c for c in changes if not any(_under(p, copied) for p in changed_sides(c))]
         paths = tuple(dict.fromkeys(p for c in changes for p in changed_sides(c)
                                     if not is_marker(p)))
         spec = _plan_task(self.plan, task.task_id)
@@ -161,6 +163,34 @@ class RunReader:
         found = check_changes(changes, spec, shared_readonly=self.plan.defaults.shared_readonly,
                               parallel_phase=parallel)
         return paths, tuple(v.path for v in found)
+
+
+def _worktree_complete(folder: Path, branch: str | None) -> bool:
+    """Whether `folder` is a linked worktree that `git worktree add` has finished making, with
+    its task branch checked out. While git makes one, the worktree is locked ("initializing")
+    and has no index until every file is written; looking then would see each file of the
+    repository as deleted or added, and report violations the run never had."""
+    try:
+        pointer = (folder / ".git").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):  # not there yet, or a folder (not a linked worktree)
+        return False
+    if not pointer.startswith("gitdir:"):
+        return False
+    gitdir = Path(pointer.removeprefix("gitdir:").strip())
+    if not gitdir.is_absolute():
+        gitdir = folder / gitdir
+    if (gitdir / "locked").exists() or not (gitdir / "index").is_file():
+        return False
+    if branch is None:
+        return True
+    try:
+        return Git(folder).current_branch() == branch
+    except ShoalError:
+        return False
+
+
+def _under(path: str, folders: tuple[str, ...]) -> bool:
+    return any(path == f or path.startswith(f + "/") for f in folders)
 
 
 def _plan_task(plan: Plan | None, task_id: str) -> Any:
