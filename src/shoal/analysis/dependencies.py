@@ -1,4 +1,5 @@
-"""Checks on ``after``: names of no task, dependency cycles, and waiting for a later phase."""
+"""Checks on ids and ``after``: duplicate ids, names of no task, dependency cycles, and
+waiting for a later phase."""
 
 from __future__ import annotations
 
@@ -15,8 +16,23 @@ _MAX_SUGGESTIONS = 200
 
 def dependency_problems(plan: Plan, graph: DependencyGraph, phase_of: list[int],
                         declared_phases: int) -> list[Problem]:
-    return [*unknown_tasks(plan, graph), *cycles(plan, graph),
+    return [*duplicate_ids(plan), *unknown_tasks(plan, graph), *cycles(plan, graph),
             *phase_order(plan, graph, phase_of, declared_phases)]
+
+
+def duplicate_ids(plan: Plan) -> list[Problem]:
+    """Two tasks with one id. The loaders report these and keep the first task, so only a
+    plan built in Python gets here: ``after`` names, the scheduler and the run could not
+    tell the two apart."""
+    out: list[Problem] = []
+    first: dict[str, int] = {}
+    for i, task in enumerate(plan.tasks):
+        j = first.setdefault(task.id, i)
+        if j != i:
+            out.append(at_task(task, Code.DUPLICATE_TASK, Severity.ERROR,
+                               f"task id `{task.id}` is used by task {j + 1} and task {i + 1}",
+                               field="id", hint="give each task an id of its own"))
+    return out
 
 
 def unknown_tasks(plan: Plan, graph: DependencyGraph) -> list[Problem]:

@@ -11,7 +11,7 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..model import Plan, RiskTier, TaskId
+from ..model import Plan, RiskTier, Task, TaskId
 
 DEFAULT_ESTIMATE_S = 600.0  # a task's duration when no task of the plan has an estimate
 
@@ -33,7 +33,8 @@ def task_estimates(plan: Plan) -> dict[TaskId, float]:
 class PlanGraph:
     """Precomputed dependencies, phases, risk tiers, conflicts and priorities.
 
-    Treat every mapping as read-only. Unknown dependency ids, unknown conflict
+    Treat every mapping as read-only. A duplicate id keeps the first task (as
+    the loaders do). Unknown dependency ids, unknown conflict
     ids and self-conflicts are dropped; a task in an unknown phase gets a
     parallel phase of its own after the declared ones.
     """
@@ -60,7 +61,9 @@ class PlanGraph:
     def build(cls, plan: Plan, conflicts: Conflicts | None = None) -> PlanGraph:
         ids = tuple(dict.fromkeys(t.id for t in plan.tasks))
         index = {t: i for i, t in enumerate(ids)}
-        tasks = {t.id: t for t in plan.tasks}
+        tasks: dict[TaskId, Task] = {}
+        for task in plan.tasks:
+            tasks.setdefault(task.id, task)  # a duplicate id keeps the first, as the loaders do
 
         deps = {t: frozenset(d for d in tasks[t].after if d in index and d != t) for t in ids}
         dependents: dict[TaskId, list[TaskId]] = {t: [] for t in ids}
