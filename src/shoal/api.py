@@ -155,13 +155,15 @@ class Schedule:
 
 
 def schedule(
-    plan: PlanLike,
+    plan: PlanLike | CheckReport,
     *,
     strategy: Strategy | str = Strategy.DYNAMIC,
     max_parallel: int | None = None,
 ) -> Schedule:
-    """How the plan would run; raises :class:`PlanInvalidError` when it has errors."""
-    report = check(plan)
+    """How the plan would run; raises :class:`PlanInvalidError` when it has errors.
+
+    ``plan`` may be the report of :func:`check` on it, to check it only once."""
+    report = plan if isinstance(plan, CheckReport) else check(plan)
     if not report.ok:
         raise PlanInvalidError(
             f"the plan has {len(report.errors)} error(s); it cannot be scheduled",

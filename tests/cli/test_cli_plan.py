@@ -39,7 +39,8 @@ def test_plan_text_shows_waves_and_both_strategies(shoal):
 def test_plan_refuses_a_plan_with_errors(shoal):
     result = shoal("plan", EXAMPLES / "broken" / "cycle.yaml")
     assert result.code == 1
-    assert "shoal check" in result.err
+    assert "cycle.yaml:" in result.err and "[cycle]" in result.err  # listed as `check` lists it
+    assert result.err.splitlines()[-1].startswith("shoal: error: the plan has 1 error(s)")
 
 
 def test_write_strategy_updates_tasks_json_keeping_other_keys(shoal, tmp_path):

@@ -10,7 +10,7 @@ from .. import api
 from ..errors import ExitCode
 from ..problem import Code, Problem, Severity
 from .commands import SUMMARIES
-from .output import FORMAT_OPTION, Marks, emit_json, severity_style
+from .output import FORMAT_OPTION, Marks, emit_json, print_problem
 
 # The lines of the seed-004 style "Conflict Check", each with the codes it sums up.
 _CHECK_LINES = (
@@ -74,7 +74,7 @@ def _print_text(report: api.CheckReport) -> None:
         click.echo("")
         click.echo("Problems:")
         for p in listed:
-            _print_problem(p)
+            print_problem(p)
     click.echo("")
     click.echo(_decision(report, marks))
 
@@ -84,16 +84,6 @@ def _count(found: list[Problem]) -> str:
     warnings = len(found) - errors
     parts = [f"{errors} error(s)" if errors else "", f"{warnings} warning(s)" if warnings else ""]
     return ", ".join(x for x in parts if x)
-
-
-def _print_problem(p: Problem) -> None:
-    where = f"{p.location()}: " if p.location() else ""
-    sev = click.style(p.severity.value, fg=severity_style(p.severity.value), bold=True)
-    task = f" task {', '.join(p.tasks)}" if p.tasks else ""
-    field = f" field {p.field}" if p.field else ""
-    click.echo(f"  {where}{sev} [{p.code.value}]{task}{field}: {p.message}")
-    if p.hint:
-        click.echo(f"      hint: {p.hint}")
 
 
 def _decision(report: api.CheckReport, marks: Marks) -> str:

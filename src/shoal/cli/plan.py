@@ -11,7 +11,7 @@ from ..errors import ExitCode, ShoalError
 from ..model import PlanFormat, Strategy, format_duration
 from ..scheduler import execution_strategy
 from .commands import SUMMARIES
-from .output import FORMAT_OPTION, emit_json
+from .output import FORMAT_OPTION, emit_json, plan_errors_shown
 
 
 @click.command("plan", short_help=SUMMARIES["plan"])
@@ -36,9 +36,12 @@ def plan_command(
     """Show how PLAN would run: execution mode, waves with their rationale, critical
     path, and the predicted makespan and speedup of both strategies.
 
-    Nothing is executed. A plan with errors is refused (exit 1): see `shoal check`.
+    Nothing is executed. A plan with errors is refused (exit 1), its errors listed as
+    `shoal check` lists them.
     """
-    sched = api.schedule(plan, strategy=strategy, max_parallel=max_parallel)
+    report = api.check(plan)
+    with plan_errors_shown(fmt, report.to_json()):
+        sched = api.schedule(report, strategy=strategy, max_parallel=max_parallel)
     if write_strategy:
         _write_strategy(sched)
     if fmt == "json":

@@ -10,7 +10,7 @@ from .. import api, engine
 from ..errors import ExitCode
 from ..model import Isolation, Strategy, parse_duration
 from .commands import SUMMARIES
-from .output import FORMAT_OPTION, emit_json
+from .output import FORMAT_OPTION, emit_json, plan_errors_shown
 from .progress import PROGRESS_OPTION, progress_observer, shows_board
 from .status import print_summary
 
@@ -68,7 +68,7 @@ def run_command(plan: Path | None, repo: Path | None, base: str, max_parallel: i
     """
     if retry_run is not None:
         run_id = None if retry_run == "latest" else retry_run
-        with progress_observer(progress, None, fmt) as observer:
+        with plan_errors_shown(fmt), progress_observer(progress, None, fmt) as observer:
             result = engine.retry_failed(run_id, repo=repo, observer=observer)
     else:
         if plan is None:
@@ -82,7 +82,7 @@ def run_command(plan: Path | None, repo: Path | None, base: str, max_parallel: i
                 raise click.BadParameter(f"not JSON: {exc}", param_hint="--agent-command") from None
         # only the board needs the plan up front; the run reads and checks it anyway
         loaded = api.check(plan).plan if shows_board(progress) else None
-        with progress_observer(progress, loaded, fmt, repo=repo) as observer:
+        with plan_errors_shown(fmt), progress_observer(progress, loaded, fmt, repo=repo) as observer:
             result = engine.run(
                 plan, repo=repo, base=base, max_parallel=max_parallel, strategy=strategy,
                 isolation=isolation, agent=agent, fail_fast=fail_fast, on_violation=on_violation,
@@ -119,6 +119,6 @@ def _report(result: engine.RunResult, fmt: str) -> int:
 @FORMAT_OPTION
 def resume_command(run_id: str | None, repo: Path | None, progress: str, fmt: str) -> int:
     """Finish an interrupted run (the latest by default) without redoing merged work."""
-    with progress_observer(progress, None, fmt) as observer:
+    with plan_errors_shown(fmt), progress_observer(progress, None, fmt) as observer:
         result = engine.resume(run_id, repo=repo, observer=observer)
     return _report(result, fmt)
