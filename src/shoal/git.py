@@ -152,6 +152,11 @@ class Git:
     def resolve_commit(self, ref: str, *, what: str = "base ref") -> str:
         sha = self.rev_parse(ref)
         if sha is None:
+            if not self._run("rev-list", "--max-count=1", "--all", check=False).text:
+                raise RefNotFound(f"{what} {ref!r} does not exist in {self.path}: the repository "
+                                  "has no commits yet",
+                                  hint="make a first commit (`git add` your files, then `git "
+                                       "commit`): a run starts from a commit")
             raise RefNotFound(f"{what} {ref!r} does not exist in {self.path}",
                               hint="name an existing branch, tag or commit (git branch --list)")
         return sha

@@ -32,17 +32,22 @@ def merge_command(run_id: str | None, into: str | None, repo: Path | None, fmt: 
     """Land a run's integration branch (the latest run by default) on your branch.
 
     Fast-forwards when it can; refuses to touch a checkout with uncommitted changes.
-    This is the only command that changes your working tree.
+    This is the only command that changes your working tree. A run landed already is
+    reported as such, naming the branch and its commit (exit 0).
     """
     result = engine.load_result(run_id, repo=repo)
     if result.run.state == RunState.RUNNING.value:
         raise ShoalError(f"run {result.run_id} is still running", hint="wait for it, or `shoal resume` it")
     git = Git(Path(result.run.repo))
-    commit = land(git, result.run_id, result.integration_branch, into)
+    landed = land(git, result.run_id, result.integration_branch, into)
     if fmt == "json":
-        emit_json({"run": result.run_id, "into": into or git.current_branch(), "commit": commit})
+        emit_json({"run": result.run_id, "into": landed.branch, "commit": str(landed),
+                   "already_landed": landed.already})
+    elif landed.already:
+        click.echo(f"already landed: {landed.branch} at {landed[:12]} holds {result.integration_branch} "
+                   "(nothing to do)")
     else:
-        click.echo(f"landed {result.integration_branch} on {into or git.current_branch()} at {commit[:12]}")
+        click.echo(f"landed {result.integration_branch} on {landed.branch} at {landed[:12]}")
     return ExitCode.OK
 
 

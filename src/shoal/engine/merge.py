@@ -280,12 +280,27 @@ class LandRefused(ShoalError):
     exit_code = ExitCode.PROBLEMS
 
 
-def land(git: Git, run_id: str, integration_branch: str, into: str | None = None) -> str:
+class Landed(str):
+    """What :func:`land` returns: the commit `branch` is at now (a ``str``), and whether it held
+    the integration branch already, so that nothing was done (a second `shoal merge`)."""
+
+    branch: str
+    already: bool
+
+    def __new__(cls, commit: str, *, branch: str, already: bool = False) -> Landed:
+        self = super().__new__(cls, commit)
+        self.branch = branch
+        self.already = already
+        return self
+
+
+def land(git: Git, run_id: str, integration_branch: str, into: str | None = None) -> Landed:
     """Bring branch `into` (default: the branch checked out in the user's tree) up to the
     integration branch; returns its new commit. A new branch is created at the integration head.
     A branch checked out somewhere is only fast-forwarded (``git merge --ff-only`` in that
     checkout) and only when no tracked file there has uncommitted changes; a branch checked out
-    nowhere is fast-forwarded, or merged without any working tree."""
+    nowhere is fast-forwarded, or merged without any working tree. When `into` holds the
+    integration branch already, nothing changes and the result says so (``already``)."""
     integ = git.resolve_commit(f"refs/heads/{integration_branch}", what="integration branch")
     if into is None:
         into = git.current_branch()
@@ -298,19 +313,20 @@ def land(git: Git, run_id: str, integration_branch: str, into: str | None = None
                           hint="name one of your branches with --into")
     if not git.branch_exists(into):
         git.create_branch(into, integ)
-        return integ
+        return Landed(integ, branch=into)
     current = git.resolve_commit(f"refs/heads/{into}", what="branch")
     if current == integ or git.is_ancestor(integ, current):
-        return current  # already landed
+        return Landed(current, branch=into, already=True)
     ff = git.is_ancestor(current, integ)
     where = next((w.path for w in git.worktree_list() if w.branch == into), None)
     if where is None:  # checked out nowhere: no working tree to protect
         if ff:
             git.update_ref(f"refs/heads/{into}", integ, current, message=f"shoal merge {run_id}")
-            return integ
+            return Landed(integ, branch=into)
         try:
-            return git.merge_commit(into, integ, f"merge: land shoal run {run_id}\n\n"
-                                                 f"{naming.TASK_TRAILER}: {run_id}/*\n")
+            return Landed(git.merge_commit(into, integ, f"merge: land shoal run {run_id}\n\n"
+                                                        f"{naming.TASK_TRAILER}: {run_id}/*\n"),
+                          branch=into)
         except MergeConflict as exc:
             raise LandRefused(exc.message, hint=f"rebase {into} onto {integration_branch}, or "
                                                 "land on a new branch with --into") from None
@@ -333,4 +349,4 @@ def land(git: Git, run_id: str, integration_branch: str, into: str | None = None
         raise LandRefused(f"git refused to fast-forward {into} in {where}:\n{exc.stderr_tail}",
                           hint="move the files it names out of the way, then run `shoal merge` "
                                "again") from None
-    return tree.resolve_commit("HEAD")
+    return Landed(tree.resolve_commit("HEAD"), branch=into)
