@@ -144,3 +144,21 @@ def test_dependency_on_a_later_phase_is_a_phase_order_problem_not_a_crash(shoal,
     text = shoal("check", plan)
     assert text.code == 1 and "internal error" not in text.err
     assert f"{plan}:11:" in text.out and "[phase-order] task impl, later field after" in text.out
+
+
+def test_a_yaml_comment_cutting_a_run_command_is_a_warning(shoal, tmp_path):
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        "version: 1\n"
+        "tasks:\n"
+        "  - id: gen\n"
+        "    title: Generate\n"
+        "    owns: [out.txt]\n"
+        "    run:\n"
+        "      - printf 'a #b' > out.txt\n"  # YAML: ` #b' > out.txt` is a comment
+    )
+    result = shoal("check", plan, "--format", "json")
+    assert result.code == 0, result.out  # a warning: the run may still be what was meant
+    [p] = [p for p in result.json()["problems"] if p["field"] == "run"]
+    assert p["severity"] == "warning" and p["tasks"] == ["gen"] and p["line"] == 6
+    assert "printf 'a" in p["message"] and "quote the whole item" in p["hint"]

@@ -23,6 +23,7 @@ from types import MappingProxyType
 from ..model import Plan, TaskId
 from ..problem import Code, Problem, Severity
 from .boundaries import PathReader, own_forbids, read_shared_readonly, read_task_paths
+from .commands import run_problems
 from .dependencies import dependency_problems
 from .graph import DependencyGraph
 from .ownership import Hazard, Overlap, check_ownership
@@ -106,6 +107,7 @@ def _analyse(plan: Plan, strict: bool, repo: Path | None) -> Analysis:
     graph = DependencyGraph(plan)
     phase_of, parallel, declared = _phases(plan)
     problems.extend(dependency_problems(plan, graph, phase_of, declared))
+    problems.extend(run_problems(plan))
 
     reader = PathReader(repo)
     paths = read_task_paths(plan, reader, problems)

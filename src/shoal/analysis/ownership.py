@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from ..model import Plan, TaskId
+from ..model import Isolation, Plan, TaskId
 from ..problem import Code, Problem, Severity
 from .boundaries import TaskPaths
 from .pathindex import OWN, READ, RO, Hit, PathIndex
@@ -135,8 +135,18 @@ def _hazard_problem(plan: Plan, r: int, o: int, item: Hazard, pats: list[tuple[P
         f"task `{reader.id}` reads {shown}, which task `{owner.id}` owns and may change while "
         f"`{reader.id}` runs{example}",
         field="reads", tasks=(reader.id, owner.id), paths=item.paths,
-        hint=f"if `{reader.id}` needs what `{owner.id}` writes, add `after: [{owner.id}]`; otherwise "
-             f"it may read a half-written state." + anchor_note(item.paths))
+        hint=f"if `{reader.id}` needs what `{owner.id}` writes, add `after: [{owner.id}]`; "
+             + _unordered_reader(plan, reader.id, owner.id) + anchor_note(item.paths))
+
+
+def _unordered_reader(plan: Plan, reader: str, owner: str) -> str:
+    """What a reader not ordered after the writer sees, by where the workers run."""
+    if plan.defaults.isolation is Isolation.NONE:
+        return (f"otherwise, as every task works in the one shared tree (isolation none), "
+                f"`{reader}` may read `{owner}`'s files half-written.")
+    return (f"otherwise `{reader}` may work from the state before `{owner}` is merged and miss "
+            f"its changes: each task works in its own workspace, from what was merged when it "
+            f"started.")
 
 
 def _readonly_writes(plan: Plan, hits: list[Hit]) -> list[Problem]:

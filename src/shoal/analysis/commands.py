@@ -1,0 +1,50 @@
+"""Checks on the script agent's ``run:`` commands: items a shell could not split.
+
+The usual cause is YAML, not the shell: in a plain (unquoted) YAML string, `` #`` starts a
+comment, so ``- printf 'a #b' > x`` reaches the shell as ``printf 'a``, which fails at run
+time with "Unterminated quoted string". shoal cannot see the comment, but it can see the
+unterminated quote (or a trailing backslash) it leaves behind.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from ..model import Plan
+from ..problem import Code, Problem, Severity
+from .problems import at_task
+
+_SHOWN = 60  # characters of a command quoted in the message
+
+
+def run_problems(plan: Plan) -> list[Problem]:
+    out: list[Problem] = []
+    for task in plan.tasks:
+        for n, command in enumerate(task.run, start=1):
+            reason = _unsplittable(command)
+            if reason is None:
+                continue
+            shown = command if len(command) <= _SHOWN else command[:_SHOWN] + "…"
+            out.append(at_task(
+                task, Code.SCHEMA, Severity.WARNING,
+                f"task `{task.id}`: `run` item {n} does not split as a shell would "
+                f"({reason.lower()}): `{shown}`",
+                field="run",
+                hint="in a plain YAML string ` #` starts a comment and cuts the command there; "
+                     "quote the whole item in the YAML (`- \"printf 'a #b' > x\"`), or use a "
+                     "block (`- |`)"))
+    return out
+
+
+def _unsplittable(command: str) -> str | None:
+    """Why a POSIX shell could not split ``command`` into words, or None when it can.
+
+    Shell comments are skipped as a shell skips them; heredoc bodies are not shell words, so
+    commands with one are not judged."""
+    if "<<" in command:
+        return None
+    try:
+        shlex.split(command, comments=True)
+    except ValueError as exc:
+        return str(exc)
+    return None
