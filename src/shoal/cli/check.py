@@ -38,7 +38,8 @@ def check_command(plan: Path, strict: bool, repo: Path | None, fmt: str) -> int:
     Reports every problem at once: schema errors, duplicate and unknown tasks, dependency
     cycles (named in order), overlapping owned paths of tasks that may run at the same
     time, read/write hazards, forbidden or read-only writes, paths that leave the
-    repository and dependencies on later phases; and lists what the risk tiers keep apart.
+    repository, dependencies on later phases and `run:` commands a shell could not split
+    (a YAML ` #` cut them); and lists what the risk tiers keep apart.
 
     Exit 0 when the plan has no errors, 1 when it has, 2 when it cannot be read.
     """
