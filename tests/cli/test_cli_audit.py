@@ -25,6 +25,15 @@ def _plan(folder: Path, tasks: list[dict[str, object]]) -> Path:
     return path
 
 
+def together(folder: Path, me: str, *others: str) -> str:
+    """A shell command: note that `me` has started, then wait (at most 60 s) until `others`
+    have too, so that tasks started together overlap however loaded the machine is."""
+    flags = folder / "started"
+    waiting = " || ".join(f"[ ! -f {flags / o} ]" for o in others)
+    return (f"mkdir -p {flags} && touch {flags / me}; i=0; "
+            f"while {{ {waiting}; }} && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done")
+
+
 def _store(repo: Path) -> Store:
     return Store.open(default_db_path(Git(repo).common_dir()), create=False)
 
@@ -34,8 +43,8 @@ def ran(tmp_path: Path) -> tuple[Path, str]:
     """A real run: a and b side by side, c after both."""
     repo = make_repo(tmp_path / "repo", {"README.md": "hi\n"})
     plan = _plan(tmp_path, [
-        {"id": "a", "owns": ["a.txt"], "run": ["sleep 0.3", "echo a > a.txt"]},
-        {"id": "b", "owns": ["b.txt"], "run": ["sleep 0.3", "echo b > b.txt"]},
+        {"id": "a", "owns": ["a.txt"], "run": [together(tmp_path, "a", "b"), "echo a > a.txt"]},
+        {"id": "b", "owns": ["b.txt"], "run": [together(tmp_path, "b", "a"), "echo b > b.txt"]},
         {"id": "c", "owns": ["c.txt"], "after": ["a", "b"], "run": ["echo c > c.txt"]},
     ])
     result = run_plan(plan, repo=repo, grace_s=0.5)

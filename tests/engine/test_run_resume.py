@@ -82,6 +82,17 @@ def _wait_for(repo: Path, ready: Callable[[Store, str], bool], proc: subprocess.
     raise AssertionError("timed out waiting for the run to get there")
 
 
+def _wait_for_processes(marker: str, count: int, proc: subprocess.Popen[bytes],
+                        timeout: float = 60) -> None:
+    """Poll until `count` live processes hold `marker` in their command line (workers or a
+    gate started by the orchestrator `proc`, which must still be running)."""
+    deadline = time.monotonic() + timeout
+    while len(alive_with(marker)) < count:
+        assert proc.poll() is None, "the orchestrator ended before the moment to kill it"
+        assert time.monotonic() < deadline, f"timed out waiting for {count} process(es) {marker}"
+        time.sleep(0.02)
+
+
 def _kinds(store: Store, run_id: str, kind: str) -> list:  # type: ignore[type-arg]
     return list(store.events(run_id, kinds=[kind]))
 
@@ -126,9 +137,9 @@ def test_kill_9_while_workers_run_then_resume(repo: Path, tmp_path: Path, isolat
                       "--isolation", isolation)
     started = 1 if isolation == "branch" else 2  # branch: one task at a time
     run_id = _wait_for(repo, lambda s, r: len(_kinds(s, r, "task_started")) >= started, proc)
-    time.sleep(0.3)  # the workers are up
-    _kill(proc)
     marker = _marker(tmp_path)
+    _wait_for_processes(marker, started, proc)  # the workers are up
+    _kill(proc)
     assert alive_with(marker)  # orphaned: their own sessions outlive the orchestrator
     (tmp_path / "slow").unlink()
     merged = _merged_before(repo, run_id)
@@ -171,7 +182,7 @@ def test_kill_9_while_a_verify_gate_runs_then_resume(repo: Path, tmp_path: Path)
     plan = _plan(tmp_path, dawdle_s=0.1, verify=[gate])
     proc = start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain")
     run_id = _wait_for(repo, lambda s, r: bool(_kinds(s, r, "merge_started")), proc)
-    time.sleep(0.5)  # inside the gate
+    _wait_for_processes(marker, 1, proc)  # inside the gate
     _kill(proc)
     assert alive_with(marker)  # the gate outlives the orchestrator
     merged = _merged_before(repo, run_id)
@@ -189,7 +200,7 @@ def test_ctrl_c_while_a_verify_gate_runs_stops_it_at_once(repo: Path, tmp_path: 
     plan = _plan(tmp_path, dawdle_s=0.1, verify=[gate])
     proc = start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain")
     run_id = _wait_for(repo, lambda s, r: bool(_kinds(s, r, "merge_started")), proc)
-    time.sleep(0.5)
+    _wait_for_processes(marker, 1, proc)  # inside the gate
     proc.send_signal(signal.SIGINT)
     started = time.monotonic()
     assert proc.wait(30) == 130
@@ -250,7 +261,7 @@ def test_ctrl_c_interrupts_cleanly_and_resume_finishes(repo: Path, tmp_path: Pat
     plan = _plan(tmp_path, dawdle_s=60)
     proc = start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain")
     run_id = _wait_for(repo, lambda s, r: len(_kinds(s, r, "task_started")) >= 2, proc)
-    time.sleep(0.3)
+    _wait_for_processes(_marker(tmp_path), 2, proc)  # the workers are up
     proc.send_signal(signal.SIGINT)
     assert proc.wait(30) == 130, (tmp_path / "orchestrator.log").read_text()
     log = (tmp_path / "orchestrator.log").read_text()
@@ -392,9 +403,9 @@ def test_a_new_run_stops_the_workers_a_killed_run_left_behind(repo: Path, tmp_pa
     plan = _plan(tmp_path, dawdle_s=60)
     proc = start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain")
     first = _wait_for(repo, lambda s, r: len(_kinds(s, r, "task_started")) >= 2, proc)
-    time.sleep(0.3)  # the workers are up
-    _kill(proc)
     marker = _marker(tmp_path)
+    _wait_for_processes(marker, 2, proc)  # the workers are up
+    _kill(proc)
     assert alive_with(marker)  # orphaned
 
     other = write_plan(tmp_path, [{"id": "x", "owns": ["x.txt"], "run": ["echo x > x.txt"]}],

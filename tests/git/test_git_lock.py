@@ -67,24 +67,27 @@ def test_threads_serialise_and_lock_is_reentrant(repo: Path, tmp_path: Path) -> 
 
 def test_worktree_and_main_share_one_lock(repo: Path, tmp_path: Path) -> None:
     wt = Git(repo).worktree_add(tmp_path / "wt", "task", "main")
-    inside = threading.Event()
+    inside, trying = threading.Event(), threading.Event()
     order: list[str] = []
 
     def other() -> None:
+        trying.set()
         with Git(repo).lock():
             order.append("main")
 
     with wt.lock():
         t = threading.Thread(target=other)
         t.start()
-        time.sleep(0.2)
+        assert trying.wait(30)
+        time.sleep(0.2)  # a window in which the other thread would get in, if it could
         order.append("worktree")
         inside.set()
     t.join(10)
     assert order == ["worktree", "main"]
 
 
-def _forked_child(repo: str, log: str) -> None:
+def _forked_child(repo: str, log: str, trying) -> None:  # type: ignore[no-untyped-def]
+    trying.set()
     with Git(Path(repo)).lock(), open(log, "a") as f:
         f.write(f"child {time.time()}\n")
 
@@ -94,11 +97,13 @@ def test_forked_child_does_not_inherit_a_held_lock(repo: Path, tmp_path: Path) -
         return
     log = tmp_path / "log.txt"
     git = Git(repo)
+    ctx = multiprocessing.get_context("fork")
+    trying = ctx.Event()
     with git.lock():
-        child = multiprocessing.get_context("fork").Process(target=_forked_child,
-                                                            args=(str(repo), str(log)))
+        child = ctx.Process(target=_forked_child, args=(str(repo), str(log), trying))
         child.start()
-        time.sleep(0.3)
+        assert trying.wait(30)
+        time.sleep(0.3)  # a window in which the child would get in, if it could
         assert not log.exists()  # the child waits for the parent's lock
         released = time.time()
     child.join(30)

@@ -18,7 +18,16 @@ from shoal.git import Git
 from shoal.store import Store, default_db_path
 from shoal.testing import isolate_git, make_repo
 
-SLEEP = "sleep 0.4"  # long enough that tasks started together overlap on a loaded machine
+SLEEP = "sleep 0.4"  # the work of a task
+
+
+def together(folder: Path, me: str, *others: str) -> str:
+    """A shell command: note that `me` has started, then wait (at most 60 s) until `others`
+    have too, so that tasks started together overlap however loaded the machine is."""
+    flags = folder / "started"
+    waiting = " || ".join(f"[ ! -f {flags / o} ]" for o in others)
+    return (f"mkdir -p {flags} && touch {flags / me}; i=0; "
+            f"while {{ {waiting}; }} && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done")
 
 
 @dataclass(frozen=True)
@@ -63,9 +72,10 @@ def _writes(name: str, *before: str) -> list[str]:
 @pytest.fixture(scope="session")
 def parallel_run(_env: None, tmp_path_factory: pytest.TempPathFactory) -> Ran:
     """a and b side by side, c after both; two slots."""
-    return make_run(tmp_path_factory.mktemp("parallel"), [
-        {"id": "a", "owns": ["a.txt"], "run": _writes("a", SLEEP)},
-        {"id": "b", "owns": ["b.txt"], "run": _writes("b", SLEEP)},
+    folder = tmp_path_factory.mktemp("parallel")
+    return make_run(folder, [
+        {"id": "a", "owns": ["a.txt"], "run": _writes("a", together(folder, "a", "b"), SLEEP)},
+        {"id": "b", "owns": ["b.txt"], "run": _writes("b", together(folder, "b", "a"), SLEEP)},
         {"id": "c", "owns": ["c.txt"], "after": ["a", "b"], "run": _writes("c")},
     ], max_parallel=2)
 
@@ -81,11 +91,14 @@ def slots_run(_env: None, tmp_path_factory: pytest.TempPathFactory) -> Ran:
 @pytest.fixture(scope="session")
 def waves_run(_env: None, tmp_path_factory: pytest.TempPathFactory) -> Ran:
     """The waves strategy: wave 1 {a, b}, wave 2 {c, d}."""
-    return make_run(tmp_path_factory.mktemp("waves"), [
-        {"id": "a", "owns": ["a.txt"], "run": _writes("a", "sleep 1")},
-        {"id": "b", "owns": ["b.txt"], "run": _writes("b", "sleep 0.1")},
-        {"id": "c", "owns": ["c.txt"], "after": ["a"], "run": _writes("c", SLEEP)},
-        {"id": "d", "owns": ["d.txt"], "after": ["b"], "run": _writes("d", SLEEP)},
+    folder = tmp_path_factory.mktemp("waves")
+    return make_run(folder, [
+        {"id": "a", "owns": ["a.txt"], "run": _writes("a", together(folder, "a", "b"), "sleep 1")},
+        {"id": "b", "owns": ["b.txt"], "run": _writes("b", together(folder, "b", "a"), "sleep 0.1")},
+        {"id": "c", "owns": ["c.txt"], "after": ["a"],
+         "run": _writes("c", together(folder, "c", "d"), SLEEP)},
+        {"id": "d", "owns": ["d.txt"], "after": ["b"],
+         "run": _writes("d", together(folder, "d", "c"), SLEEP)},
     ], strategy="waves", max_parallel=2)
 
 
@@ -131,9 +144,10 @@ def retry_run(_env: None, tmp_path_factory: pytest.TempPathFactory) -> Ran:
 def failing_run(_env: None, tmp_path_factory: pytest.TempPathFactory) -> Ran:
     """f1 and f2 fail side by side (the run falls back to one task at a time); d, after f1, is
     skipped; ok1 and ok2 then run one at a time."""
-    return make_run(tmp_path_factory.mktemp("failing"), [
-        {"id": "f1", "owns": ["f1.txt"], "run": ["sleep 0.2", "exit 1"]},
-        {"id": "f2", "owns": ["f2.txt"], "run": ["sleep 0.2", "exit 1"]},
+    folder = tmp_path_factory.mktemp("failing")
+    return make_run(folder, [
+        {"id": "f1", "owns": ["f1.txt"], "run": [together(folder, "f1", "f2"), "sleep 0.2", "exit 1"]},
+        {"id": "f2", "owns": ["f2.txt"], "run": [together(folder, "f2", "f1"), "sleep 0.2", "exit 1"]},
         {"id": "d", "owns": ["d.txt"], "after": ["f1"], "run": _writes("d")},
         {"id": "ok1", "owns": ["ok1.txt"], "run": _writes("ok1")},
         {"id": "ok2", "owns": ["ok2.txt"], "run": _writes("ok2")},

@@ -242,6 +242,18 @@ def _in_terminal(argv: list[str], columns: int = 200) -> tuple[subprocess.Popen[
     return proc, out
 
 
+def _text(out: list[bytes]) -> str:
+    """What the terminal showed so far, without its escape sequences."""
+    return ESCAPE.sub("", b"".join(out).decode("utf-8", "replace")).replace("\r", "")
+
+
+def _frames(out: list[bytes], run_id: str) -> int:
+    """How many frames of the board showing a at work the terminal has had so far."""
+    frames = _text(out).split(f"run {run_id}  ")
+    return sum(1 for f in frames if re.search(r"^a\s+main\s+running", f, re.MULTILINE)
+               and "working on a" in f)
+
+
 def test_watch_follows_a_run_in_progress_and_ends_with_it(tmp_path: Path) -> None:
     release = tmp_path / "release"
     repo, run = _start_run(tmp_path, PLAN.replace("WAIT", until_released(release)))
@@ -249,9 +261,8 @@ def test_watch_follows_a_run_in_progress_and_ends_with_it(tmp_path: Path) -> Non
     try:
         watch, out = _in_terminal([sys.executable, "-m", "shoal", "watch", "--repo", str(repo)])
         end = time.monotonic() + 30  # the board shows a at work before a may finish
-        while b"working on a" not in b"".join(out) and time.monotonic() < end:
+        while _frames(out, run_id) < 3 and time.monotonic() < end:  # a few redraws while a works
             time.sleep(0.05)
-        time.sleep(1.0)  # a few redraws while a works
         # a report of the run as it goes: the running attempts are open bars up to now
         page = parse(render_html(collect(store, run_id)))
         open_bars = [b for b in page.having("rect", "bar") if not b["data-end"]]
@@ -273,8 +284,10 @@ def test_watch_follows_a_run_in_progress_and_ends_with_it(tmp_path: Path) -> Non
                 proc.wait()
     assert ended_at is not None
     assert watch_ended - run_ended < 5.0  # it noticed the end by itself
-    time.sleep(0.2)  # the output pump drains the terminal
-    text = ESCAPE.sub("", b"".join(out).decode("utf-8", "replace")).replace("\r", "")
+    end = time.monotonic() + 30  # the output pump drains the terminal
+    while f"run {run_id} succeeded" not in _text(out) and time.monotonic() < end:
+        time.sleep(0.05)
+    text = _text(out)
     frames = text.split(f"run {run_id}  ")
     assert len(frames) >= 4, text[-3000:]  # redrawn in place, again and again
     live = [f for f in frames if re.search(r"^a\s+main\s+running", f, re.MULTILINE)]
