@@ -160,5 +160,5 @@ def test_a_yaml_comment_cutting_a_run_command_is_a_warning(shoal, tmp_path):
     result = shoal("check", plan, "--format", "json")
     assert result.code == 0, result.out  # a warning: the run may still be what was meant
     [p] = [p for p in result.json()["problems"] if p["field"] == "run"]
-    assert p["severity"] == "warning" and p["tasks"] == ["gen"] and p["line"] == 6
+    assert p["code"] == "shell-syntax" and p["severity"] == "warning" and p["tasks"] == ["gen"] and p["line"] == 6
     assert "printf 'a" in p["message"] and "quote the whole item" in p["hint"]

@@ -26,7 +26,7 @@ def run_problems(plan: Plan) -> list[Problem]:
                 continue
             shown = command if len(command) <= _SHOWN else command[:_SHOWN] + "…"
             out.append(at_task(
-                task, Code.SCHEMA, Severity.WARNING,
+                task, Code.SHELL_SYNTAX, Severity.WARNING,
                 f"task `{task.id}`: `run` item {n} does not split as a shell would "
                 f"({reason.lower()}): `{shown}`",
                 field="run",

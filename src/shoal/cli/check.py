@@ -14,7 +14,7 @@ from .output import FORMAT_OPTION, Marks, emit_json, print_problem
 
 # The lines of the seed-004 style "Conflict Check", each with the codes it sums up.
 _CHECK_LINES = (
-    ("Schema", (Code.SCHEMA, Code.EMPTY_PLAN), "valid"),
+    ("Schema", (Code.SCHEMA, Code.EMPTY_PLAN, Code.SHELL_SYNTAX), "valid"),
     ("Tasks", (Code.DUPLICATE_TASK, Code.UNKNOWN_TASK), "no duplicate or unknown tasks"),
     ("Dependencies", (Code.CYCLE, Code.PHASE_ORDER), "no cycles, phases in order"),
     ("Files", (Code.OWNERSHIP_OVERLAP,), "no overlap between tasks that may run together"),
