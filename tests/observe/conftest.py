@@ -144,10 +144,11 @@ def retry_run(_env: None, tmp_path_factory: pytest.TempPathFactory) -> Ran:
 def failing_run(_env: None, tmp_path_factory: pytest.TempPathFactory) -> Ran:
     """f1 and f2 fail side by side (the run falls back to one task at a time); d, after f1, is
     skipped; ok1 and ok2 then run one at a time."""
-    folder = tmp_path_factory.mktemp("failing")
-    return make_run(folder, [
-        {"id": "f1", "owns": ["f1.txt"], "run": [together(folder, "f1", "f2"), "sleep 0.2", "exit 1"]},
-        {"id": "f2", "owns": ["f2.txt"], "run": [together(folder, "f2", "f1"), "sleep 0.2", "exit 1"]},
+    # f1 and f2 start in one tick and fail after the same time, so that no success comes
+    # between their failures (a rendezvous would let one end a poll later)
+    return make_run(tmp_path_factory.mktemp("failing"), [
+        {"id": "f1", "owns": ["f1.txt"], "run": ["sleep 0.2", "exit 1"]},
+        {"id": "f2", "owns": ["f2.txt"], "run": ["sleep 0.2", "exit 1"]},
         {"id": "d", "owns": ["d.txt"], "after": ["f1"], "run": _writes("d")},
         {"id": "ok1", "owns": ["ok1.txt"], "run": _writes("ok1")},
         {"id": "ok2", "owns": ["ok2.txt"], "run": _writes("ok2")},
