@@ -27,7 +27,10 @@ def test_conflict_between_parallel_tasks_fails_the_later_one(repo: Path, tmp_pat
     plan = write_plan(tmp_path, [
         {"id": "first", "owns": ["a.txt"], "run": ["echo A > a.txt", "echo first > README.md"]},
         {"id": "second", "owns": ["b.txt"],
-         "run": ["echo B > b.txt", "echo second > README.md", "sleep 1"]},
+         "run": ["echo B > b.txt", "echo second > README.md",
+                 # ends once first's change has landed (at most 60 s), however slow the machine
+                 'i=0; until git show "shoal/$SHOAL_RUN_ID:README.md" 2>/dev/null | grep -q first'
+                 ' || [ $i -ge 1200 ]; do sleep 0.05; i=$((i+1)); done']},
     ], max_parallel=2)
     before = user_state(repo)
 
