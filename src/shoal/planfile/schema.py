@@ -135,7 +135,9 @@ class TaskModel(_Model):
         default=None,
         ge=0,
         title="Retries",
-        description="Extra attempts after a timeout; default: `defaults.retries`.",
+        description="Extra attempts after a failed one (a failing exit, a crash, a `fail` "
+        "report), each in a fresh workspace; default: `defaults.retries`. A timeout is retried "
+        "once with 1.5x the limit and then blocks the task, whatever this says.",
         examples=[1],
     )
     verify: StrList = Field(
@@ -269,7 +271,9 @@ class DefaultsModel(_Model):
         default=DEFAULT_RETRIES,
         ge=0,
         title="Retries",
-        description="Extra attempts after a timeout.",
+        description="Extra attempts after a failed one (a failing exit, a crash, a `fail` "
+        "report), each in a fresh workspace. A timeout is retried once with 1.5x the limit and "
+        "then blocks the task, whatever this says; a `blocked` report is never retried.",
         examples=[1],
     )
     max_parallel: int | None = Field(
