@@ -145,13 +145,20 @@ def failing_run(_env: None, tmp_path_factory: pytest.TempPathFactory) -> Ran:
     """f1 and f2 fail side by side (the run falls back to one task at a time); d, after f1, is
     skipped; ok1 and ok2 then run one at a time."""
     # f1 and f2 start in one tick and fail after the same time, so that no success comes
-    # between their failures (a rendezvous would let one end a poll later)
-    return make_run(tmp_path_factory.mktemp("failing"), [
-        {"id": "f1", "owns": ["f1.txt"], "run": ["sleep 0.2", "exit 1"]},
-        {"id": "f2", "owns": ["f2.txt"], "run": ["sleep 0.2", "exit 1"]},
+    # between their failures (a rendezvous would let one end a poll later). An ok task takes
+    # the first freed slot: it waits until both failures are out, then a second more for
+    # the supervisor to take them in, so that a loaded machine cannot slip its success
+    # between the two.
+    folder = tmp_path_factory.mktemp("failing")
+    done = folder / "done"
+    wait = (f"for i in $(seq 600); do [ -e {done}-f1 ] && [ -e {done}-f2 ] && break; "
+            "sleep 0.1; done; sleep 1")
+    return make_run(folder, [
+        {"id": "f1", "owns": ["f1.txt"], "run": ["sleep 0.2", f"touch {done}-f1", "exit 1"]},
+        {"id": "f2", "owns": ["f2.txt"], "run": ["sleep 0.2", f"touch {done}-f2", "exit 1"]},
         {"id": "d", "owns": ["d.txt"], "after": ["f1"], "run": _writes("d")},
-        {"id": "ok1", "owns": ["ok1.txt"], "run": _writes("ok1")},
-        {"id": "ok2", "owns": ["ok2.txt"], "run": _writes("ok2")},
+        {"id": "ok1", "owns": ["ok1.txt"], "run": _writes("ok1", wait)},
+        {"id": "ok2", "owns": ["ok2.txt"], "run": _writes("ok2", wait)},
     ], max_parallel=2)
 
 
