@@ -54,7 +54,7 @@ def handle(request: Request, turn: Any) -> Response | None:
     messages = body.get("messages") or []
     tools = {t.get("function", {}).get("name"): t.get("function", {}) for t in body.get("tools") or []}
     conversation = conversation_of(messages)
-    system = " ".join(_text(m.get("content")) for m in messages if m.get("role") == "system")
+    system = " ".join(content_text(m.get("content")) for m in messages if m.get("role") == "system")
     if tools:
         return turn.answer(conversation, lambda step, entry: _complete(
             *_tool_reply(step, tools), entry, model, stream), openai_error)
@@ -67,7 +67,8 @@ def handle(request: Request, turn: Any) -> Response | None:
         None, entry, model, stream), openai_error, label="edits")
 
 
-def _text(content: Any) -> str:
+def content_text(content: Any) -> str:
+    """The text of an OpenAI message's content: a string, or the text parts of a list."""
     if isinstance(content, str):
         return content
     if isinstance(content, list):
@@ -77,7 +78,7 @@ def _text(content: Any) -> str:
 
 
 def _text_of(messages: list[dict[str, Any]]) -> str:
-    return "\n".join(_text(m.get("content")) for m in messages if m.get("role") == "user")
+    return "\n".join(content_text(m.get("content")) for m in messages if m.get("role") == "user")
 
 
 def conversation_of(messages: list[dict[str, Any]]) -> Conversation:
@@ -86,9 +87,9 @@ def conversation_of(messages: list[dict[str, Any]]) -> Conversation:
     for message in messages:
         role = message.get("role")
         if role in ("system", "user"):
-            texts.append(_text(message.get("content")))
+            texts.append(content_text(message.get("content")))
         elif role == "tool":
-            results.append(file_content(_text(message.get("content"))))
+            results.append(file_content(content_text(message.get("content"))))
     return Conversation("\n".join(texts), results)
 
 

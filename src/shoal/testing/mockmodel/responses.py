@@ -12,7 +12,7 @@ import uuid
 from typing import Any
 
 from . import shell
-from .chat import openai_error
+from .chat import content_text, openai_error
 from .script import Entry
 from .wire import Request, Response
 from .worker import Conversation, Step
@@ -35,15 +35,6 @@ def handle(request: Request, turn: Any) -> Response | None:
         [_item(step, tools)], entry, model, stream), openai_error)
 
 
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(part.get("text", "") for part in content
-                         if isinstance(part, dict) and isinstance(part.get("text"), str))
-    return ""
-
-
 def conversation_of(body: dict[str, Any]) -> Conversation:
     texts = [str(body.get("instructions") or "")]
     results: list[str | None] = []
@@ -53,12 +44,12 @@ def conversation_of(body: dict[str, Any]) -> Conversation:
     for item in items:
         kind = item.get("type", "message")
         if kind == "message" and item.get("role") in ("user", "developer", "system"):
-            texts.append(_text(item.get("content")))
+            texts.append(content_text(item.get("content")))
         elif kind in ("function_call_output", "custom_tool_call_output"):
             output = item.get("output")
             if isinstance(output, dict):
                 output = output.get("content") or output.get("output") or ""
-            results.append(shell.file_content(_text(output)))
+            results.append(shell.file_content(content_text(output)))
     return Conversation("\n".join(texts), results)
 
 
