@@ -372,6 +372,34 @@ class Git:
         sha = self.resolve_commit(commit, what="commit")
         self._run("merge", "--ff-only", "--quiet", "--no-edit", sha, cwd=self.toplevel())
 
+    def is_tracked(self, path: Path) -> bool:
+        """Whether `path` (in this checkout) is a file git tracks here."""
+        done = self._run("ls-files", "--error-unmatch", "--", str(path), check=False,
+                         cwd=self.toplevel())
+        return done.ok
+
+    def read_file(self, rev: str, path: str) -> bytes | None:
+        """The bytes of `path` (repository-relative) at `rev`; None when it is not there."""
+        done = self._run("cat-file", "blob", f"{rev}:{path}", check=False)
+        return done.stdout if done.ok else None
+
+    def commit_file(self, branch: str, path: str, data: bytes, message: str) -> str | None:
+        """Commit `data` as `path` (repository-relative) on top of `branch` without a checkout,
+        in a private index, and move the branch (compare-and-swap). None when the file there
+        already holds `data`."""
+        head = self.resolve_commit(f"refs/heads/{branch}", what="branch")
+        blob = self._run("hash-object", "-w", "--stdin", input=data).text
+        with tempfile.TemporaryDirectory(prefix="shoal-index-") as tmp:
+            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+            self._run("read-tree", head, env=env)
+            self._run("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=env)
+            tree = self._run("write-tree", env=env).text
+        if tree == self._run("rev-parse", f"{head}^{{tree}}").text:
+            return None
+        commit = self.commit_tree(tree, [head], message)
+        self.update_ref(f"refs/heads/{branch}", commit, head)
+        return commit
+
     # -- history and merging ---------------------------------------------------------------
     def commit_tree(self, tree: str, parents: Sequence[str], message: str) -> str:
         args = [a for p in parents for a in ("-p", p)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from ..git import Git
 from ..model import Plan, PlanFormat, TaskState
 from ..store import (
     RunRecord,
@@ -22,8 +23,10 @@ MAX_SHARE = 0.05  # a write reads every task: at most this share of the supervis
 
 
 class StatusWriter:
-    def __init__(self, run_dir: Path, plan: Plan, store: Store, run_id: str) -> None:
+    def __init__(self, run_dir: Path, plan: Plan, store: Store, run_id: str, *,
+                 git: Git | None = None, integration_branch: str | None = None) -> None:
         self.run_dir, self.plan, self.store, self.run_id = run_dir, plan, store, run_id
+        self.git, self.integration_branch = git, integration_branch
         # the first files a second in: a run shorter than that writes them once, at its end
         self._last = time.monotonic()
         self._every = WRITE_EVERY_S
@@ -74,5 +77,31 @@ class StatusWriter:
             source = Path(self.plan.source)
             target = source / "tasks.json" if source.is_dir() else source
             if target.is_file():
-                update_tasks_json(target, self.seen[1])
+                self._tasks_json(target, self.seen[1])
         return self.seen
+
+    def _tasks_json(self, target: Path, tasks: list[TaskRecord]) -> None:
+        """Seed 001's result fields. A tasks.json the repository tracks gets them on the
+        integration branch (`shoal merge` lands them with the work) and in the run's folder:
+        a run never touches the user's checkout. Any other is updated in place, atomically."""
+        rel = self._tracked(target)
+        if rel is None:
+            update_tasks_json(target, tasks)
+            return
+        assert self.git is not None and self.integration_branch is not None
+        copy = self.run_dir / "tasks.json"
+        on_branch = self.git.read_file(f"refs/heads/{self.integration_branch}", rel)
+        copy.write_bytes(on_branch if on_branch is not None else target.read_bytes())
+        update_tasks_json(copy, tasks)
+        self.git.commit_file(self.integration_branch, rel, copy.read_bytes(),
+                             f"chore(shoal): seed 001 results of run {self.run_id} in {rel}\n")
+
+    def _tracked(self, target: Path) -> str | None:
+        """`target`'s path in the repository when the repository tracks it, else None."""
+        if self.git is None or self.integration_branch is None:
+            return None
+        top = self.git.toplevel().resolve()
+        real = target.resolve()
+        if not real.is_relative_to(top) or not self.git.is_tracked(real):
+            return None
+        return real.relative_to(top).as_posix()

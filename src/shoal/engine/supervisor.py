@@ -122,7 +122,8 @@ class Supervisor:
         self.merges = MergeQueue(ctx.git, self.run_id, ctx.integration_branch,
                                  verify=self.plan.defaults.verify, cancel=self.cancel,
                                  grace_s=self.options.grace_s)
-        self.status = StatusWriter(ctx.run_dir, self.plan, self.store, self.run_id)
+        self.status = StatusWriter(ctx.run_dir, self.plan, self.store, self.run_id, git=ctx.git,
+                                   integration_branch=ctx.integration_branch)
         self.journal = WorkerJournal(ctx.run_dir)  # every worker's process group: see engine.orphans
         self.guard = RefGuard(ctx.git, ctx.integration_branch, self.merges, self.workspaces)
         self.here = InlineAttempts(self.backend, self.halt, self.guard.with_refs_all)  # see engine.inline
