@@ -59,13 +59,20 @@ def test_child_reads_while_a_write_transaction_is_open(store: Store, db_path: Pa
 
 
 WRITER = r"""
-import sys
+import sys, time
+from pathlib import Path
 from shoal.model import TaskState
 from shoal.store import AttemptState, EventKind, RunState, Store
 
+meet = Path(sys.argv[2])
 with Store.open(sys.argv[1]) as store:
     run = store.create_run(repo="/r", task_ids=[f"t{i}" for i in range(40)], run_id="busy")
     for i in range(40):
+        if i in (10, 20, 30):  # wait, mid-write, until the reader has read what is there
+            (meet / f"pause-{i}").touch()
+            deadline = time.monotonic() + 60
+            while not (meet / f"ack-{i}").exists() and time.monotonic() < deadline:
+                time.sleep(0.005)
         tid = f"t{i}"
         n = store.start_attempt(run.id, tid)
         store.append_event(run.id, EventKind.TASK_OUTPUT, task_id=tid, data={"line": i})
@@ -80,7 +87,10 @@ with Store.open(sys.argv[1]) as store:
 
 def test_reader_sees_consistent_snapshots_while_a_child_writes(db_path: Path) -> None:
     Store.open(db_path).close()
-    child = subprocess.Popen([sys.executable, "-c", WRITER, str(db_path)], stderr=subprocess.PIPE)
+    meet = db_path.parent / "meet"
+    meet.mkdir()
+    child = subprocess.Popen([sys.executable, "-c", WRITER, str(db_path), str(meet)],
+                             stderr=subprocess.PIPE)
     reads_during_write = 0
     last_seq = 0
     tailed = []
@@ -96,6 +106,8 @@ def test_reader_sees_consistent_snapshots_while_a_child_writes(db_path: Path) ->
                 if new:
                     last_seq = new[-1].seq
                 reads_during_write += alive
+                for pause in meet.glob("pause-*"):  # the writer waits on these mid-write
+                    (meet / pause.name.replace("pause", "ack")).touch()
             if not alive:
                 break
             time.sleep(0.005)
