@@ -90,6 +90,26 @@ def test_stop_orphans_stops_the_run_s_workers_and_nothing_else(tmp_path: Path) -
             proc.wait()
 
 
+def test_a_worker_the_journal_never_noted_is_found_by_its_run_id(tmp_path: Path) -> None:
+    """Killed between spawning a worker and noting it: the worker carries SHOAL_RUN_ID."""
+    marker = f"shoal-orphan-{os.getpid()}-{time.monotonic_ns()}"
+    unnoted, other_run = _sleeper(marker, "r1"), _sleeper(marker, "r2")
+    try:
+        deadline = time.monotonic() + 10
+        while len(alive_with(marker)) < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+
+        assert stop_orphans(tmp_path, "r1", grace_s=2) == [unnoted.pid]
+
+        unnoted.wait(timeout=10)
+        assert other_run.poll() is None  # another run's worker is left alone
+    finally:
+        for proc in (unnoted, other_run):
+            proc.kill()
+            proc.wait()
+
+
 @pytest.mark.parametrize("isolation", ["none", "worktree"])
 def test_a_run_notes_every_worker_in_its_journal_and_no_pid_files(repo: Path, tmp_path: Path,
                                                                    isolation: str) -> None:

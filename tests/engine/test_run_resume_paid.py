@@ -18,6 +18,7 @@ from shoal.model import TaskState
 from shoal.store import Store, default_db_path
 
 from .conftest import alive_with, attempts, merge_keys, show, start_cli, write_plan
+from .test_run_resume import _wait_for
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 
@@ -30,21 +31,10 @@ def _gate(tmp_path: Path) -> tuple[str, str]:
     return shlex.join([sys.executable, "-c", code, marker]), marker
 
 
-def _merge_started(repo: Path, proc: subprocess.Popen[bytes], tasks: set[str],
-                   timeout: float = 60) -> str:
+def _merge_started(repo: Path, proc: subprocess.Popen[bytes], tasks: set[str]) -> str:
     """Wait until every task of `tasks` has been handed to the merge queue; the run's id."""
-    path = default_db_path(repo / ".git")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "the orchestrator ended before the moment to kill it"
-        if path.exists():
-            with Store.open(path, create=False) as store:
-                run = store.latest_run()
-                if run is not None and tasks <= {e.task_id for e in
-                                                 store.events(run.id, kinds=["merge_started"])}:
-                    return run.id
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {sorted(tasks)} to reach the merge queue")
+    return _wait_for(repo, lambda store, run_id: tasks <= {
+        e.task_id for e in store.events(run_id, kinds=["merge_started"])}, proc, timeout=60)
 
 
 def test_finished_work_is_merged_on_resume_not_run_again(repo: Path, tmp_path: Path) -> None:

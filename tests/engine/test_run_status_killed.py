@@ -9,7 +9,6 @@ import shlex
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ import shoal
 from shoal.store import RunLock, RunState, Store, default_db_path
 
 from .conftest import alive_with, start_cli, write_plan
+from .test_run_resume import _wait_for
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 
@@ -39,23 +39,10 @@ def _status(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           stdin=subprocess.DEVNULL)
 
 
-def _wait_until_running(repo: Path, proc: subprocess.Popen[bytes], timeout: float = 30) -> str:
+def _wait_until_running(repo: Path, proc: subprocess.Popen[bytes]) -> str:
     """The run's id, once its task's attempt is recorded and the run lock is held."""
-    path = default_db_path(repo / ".git")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "the orchestrator ended before the moment to kill it"
-        if path.exists():
-            store = Store.open(path, create=False)
-            try:
-                run = store.latest_run()
-                if run is not None and store.attempts(run.id, "a") and \
-                        RunLock.holder(repo / ".git") is not None:
-                    return run.id
-            finally:
-                store.close()
-        time.sleep(0.02)
-    raise AssertionError("timed out waiting for the run to start its task")
+    return _wait_for(repo, lambda store, run_id: bool(store.attempts(run_id, "a"))
+                     and RunLock.holder(repo / ".git") is not None, proc)
 
 
 def test_status_of_a_run_whose_orchestrator_was_killed_says_interrupted(

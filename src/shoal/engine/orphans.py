@@ -88,6 +88,10 @@ def stop_orphans(run_dir: Path, run_id: str, grace_s: float = 5.0) -> list[int]:
             groups.append((int(json.loads(path.read_text())["pid"]), path))
         except (OSError, ValueError, KeyError, TypeError):
             groups.append((0, path))  # written half when the orchestrator died
+    # A worker spawned just before the orchestrator died may not be in the journal yet: find
+    # it by the run id every worker carries in its environment.
+    known = {pgid for pgid, _ in groups}
+    groups += [(pgid, None) for pgid in _groups_with(f"SHOAL_RUN_ID={run_id}") if pgid not in known]
     for pgid, pidfile in groups:
         if pgid > 0 and any(_has_env(pid, f"SHOAL_RUN_ID={run_id}") for pid in _group(pgid)):
             _signal_group(pgid, signal.SIGTERM)
@@ -121,6 +125,28 @@ def _group(pgid: int) -> list[int]:
         if state != b"Z" and int(pgrp) == pgid:
             members.append(int(pid))
     return members
+
+
+def _groups_with(entry: str) -> list[int]:
+    """Process groups (not this process's own) with a live process whose environment holds
+    `entry`; empty without /proc."""
+    own = os.getpgrp()
+    found: dict[int, None] = {}
+    try:
+        entries = [e.name for e in os.scandir("/proc") if e.name.isdigit()]
+    except OSError:
+        return []
+    for pid in entries:
+        if not _has_env(int(pid), entry):
+            continue
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_bytes()
+        except OSError:
+            continue
+        state, _ppid, pgrp = stat[stat.rfind(b")") + 2:].split()[:3]
+        if state != b"Z" and int(pgrp) not in (own, 0):
+            found[int(pgrp)] = None
+    return list(found)
 
 
 def _has_env(pid: int, entry: str) -> bool:
