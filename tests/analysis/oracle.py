@@ -1,7 +1,8 @@
 """Brute-force oracles for the pattern tests, independent of shoal's own matcher.
 
-- ``pathspec_covers``: pathspec's gitwildmatch regex for a pattern, with the one change
-  shoal makes on purpose (git's rule that ``[...]`` never matches ``/``).
+- ``pathspec_covers``: pathspec's gitwildmatch regex for a pattern anchored at the root
+  (a ``/`` put in front, as plan paths mean), with the one other change shoal makes on
+  purpose (git's rule that ``[...]`` never matches ``/``).
 - ``alignments``: a deliberately naive recursive matcher that also says, for each name
   of a path, what role the pattern gave it, so the plausibility rule can be checked.
 - ``plausible_overlap``: enumerate every path of a small universe and look for one
@@ -19,11 +20,16 @@ from pathspec.patterns.gitignore.base import _GitIgnoreBasePattern
 from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
 
 
+def anchor(text: str) -> str:
+    """A plan path as gitignore writes it: anchored at the root by a leading ``/``."""
+    return text if text.startswith("/") else "/" + text
+
+
 @cache
 def pathspec_regex(text: str) -> re.Pattern[str] | None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        regex, _include = GitIgnoreSpecPattern.pattern_to_regex(text)
+        regex, _include = GitIgnoreSpecPattern.pattern_to_regex(anchor(text))
     if regex is None:
         return None
     return re.compile(regex.replace("[^", "[^/"))  # git: a bracket never matches "/"
@@ -48,16 +54,12 @@ DECL, SPELLED, GLOB, SPAN = "decl", "spelled", "glob", "span"
 
 @cache
 def _oracle_parse(text: str) -> tuple[tuple[object, ...], bool]:
-    """pathspec's normalisation, redone by hand: (segments, only-below-the-match)."""
-    raw = text.split("/")
-    anchored = raw[0] == ""
-    if anchored:
-        raw = raw[1:]
+    """pathspec's normalisation of an anchored pattern, redone by hand: (segments,
+    only-below-the-match)."""
+    raw = anchor(text)[1:].split("/")
     below = len(raw) > 1 and raw[-1] == ""
     if below:
         raw = raw[:-1]
-    if not anchored and len(raw) == 1 and raw[0] != "**":
-        raw = ["**"] + raw
     segs: list[object] = []
     for s in raw:
         if s == "**":

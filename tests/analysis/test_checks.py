@@ -61,7 +61,7 @@ def test_overlap_between_tasks_that_may_run_together() -> None:
     a = analyse(plan_of(
         task("auth", owns=("src/auth/**", "tests/test_auth.py")),
         task("api", owns=("src/**/*.py",), line=10),
-        task("docs", owns=("./docs/",), line=20),  # plain `docs/` would match at any depth
+        task("docs", owns=("docs/",), line=20),  # the root's docs/ only, not src/docs/
     ))
     assert a.conflicts["auth"] == {"api"} and a.conflicts["api"] == {"auth"}
     assert a.conflicts["docs"] == frozenset()
@@ -100,14 +100,16 @@ def test_every_overlapping_pair_is_reported() -> None:
     assert all(len(v) == 3 for v in a.conflicts.values())
 
 
-def test_unanchored_globs_and_file_looking_names() -> None:
+def test_any_depth_globs_and_file_looking_names() -> None:
     a = analyse(plan_of(
-        task("docs", owns=("*.md",)),
+        task("docs", owns=("**/*.md",)),
         task("app", owns=("src/app.py",)),  # a file: no markdown below it
         task("feat", owns=("src/feat",)),  # may be a directory
         task("readme", owns=("README.md",)),
+        task("top", owns=("*.md",)),  # the root's markdown only
     ))
-    assert a.conflicts["docs"] == {"feat", "readme"}
+    assert a.conflicts["docs"] == {"feat", "readme", "top"}
+    assert a.conflicts["top"] == {"docs", "readme"}
 
 
 def test_negated_owns_is_a_schema_problem_and_ignored() -> None:
@@ -153,39 +155,59 @@ def test_reading_what_you_own_is_fine() -> None:
 # -- forbidden writes ----------------------------------------------------------------------
 
 def test_owning_what_you_forbid() -> None:
-    a = analyse(plan_of(task("a", owns=("src/**", "lib/x.py"), forbids=("src/billing/**", "*.lock"))))
+    a = analyse(plan_of(task("a", owns=("src/**", "lib/x.py"), forbids=("src/billing/**", "**/*.lock"))))
     found = codes(a, Code.FORBIDDEN_WRITE)
     assert all(p.severity is Severity.ERROR and p.field == "owns" for p in found)
-    assert [p.paths for p in found] == [("src/**", "*.lock"), ("src/**", "src/billing/**")]
+    assert [p.paths for p in found] == [("src/**", "**/*.lock"), ("src/**", "src/billing/**")]
     assert "src/billing/x" in found[1].message and "src/x.lock" in found[0].message
 
 
-def test_unanchored_forbid_does_not_hit_plain_files() -> None:
-    a = analyse(plan_of(task("a", owns=("src/app.py", "package.json"), forbids=("*.lock", "package-lock.json"))))
+def test_any_depth_forbid_does_not_hit_plain_files() -> None:
+    a = analyse(plan_of(task("a", owns=("src/app.py", "package.json"), forbids=("**/*.lock", "package-lock.json"))))
     assert not codes(a, Code.FORBIDDEN_WRITE)
+
+
+def test_forbidding_a_root_folder_spares_a_folder_of_that_name_deeper() -> None:
+    """Issue 14: owning src/features/analysis/ and forbidding common/ was a forbidden write
+    through the invented src/features/analysis/common/x."""
+    for forbid in ("common/", "/common/"):
+        a = analyse(plan_of(task("a", owns=("src/features/analysis/",), forbids=(forbid,))))
+        assert not codes(a, Code.FORBIDDEN_WRITE), forbid
+    a = analyse(plan_of(task("a", owns=("src/features/analysis/",), forbids=("**/common/",))))
+    [found] = codes(a, Code.FORBIDDEN_WRITE)
+    assert "src/features/analysis/common/x" in found.message
+
+
+def test_a_root_file_does_not_overlap_a_folder_glob() -> None:
+    """Issue 14: `owns: [CHANGES.md]` overlapped every `examples/**`."""
+    a = analyse(plan_of(task("notes", owns=("CHANGES.md",)), task("ex", owns=("examples/**",))))
+    assert not a.overlaps and not a.conflicts["notes"]
+    a = analyse(plan_of(task("notes", owns=("**/CHANGES.md",)), task("ex", owns=("examples/**",))))
+    assert a.conflicts["notes"] == {"ex"}
+    assert a.overlaps[0].example == "examples/CHANGES.md"
 
 
 def test_shared_readonly_in_parallel_phases_only() -> None:
     a = analyse(plan_of(
         task("setup", owns=("common/types.py",), phase="design"),  # serial: allowed
         task("feat", owns=("common/util.py", "src/feat/"), phase="build"),
-        task("root", owns=("./pyproject.toml",), phase="build"),
-        task("nested", owns=("tools/pyproject.toml",), phase="build"),
-        task("anywhere", owns=("pyproject.toml",), phase="design"),  # serial: allowed
+        task("root", owns=("/pyproject.toml",), phase="build"),
+        task("nested", owns=("tools/pyproject.toml",), phase="build"),  # not the root's
+        task("anywhere", owns=("**/pyproject.toml",), phase="design"),  # serial: allowed
         phases=PHASES,
-        shared_readonly=("common/**", "./pyproject.toml"),
+        shared_readonly=("common/**", "pyproject.toml"),
     ))
     found = codes(a, Code.FORBIDDEN_WRITE)
     assert {(p.tasks, p.paths) for p in found} == {
         (("feat",), ("common/util.py", "common/**")),
-        (("root",), ("/pyproject.toml", "/pyproject.toml")),
+        (("root",), ("pyproject.toml", "pyproject.toml")),
     }
 
 
 # -- paths outside the repository ------------------------------------------------------------
 
 def test_paths_outside_the_repository() -> None:
-    a = analyse(plan_of(task("a", owns=("/etc/passwd", "a/../../b", "~/x", "C:\\x", "ok.py"),
+    a = analyse(plan_of(task("a", owns=("//server/share", "a/../../b", "~/x", "C:\\x", "ok.py", "/ok/x.py"),
                              reads=("../sibling/x",))))
     found = codes(a, Code.PATH_OUTSIDE_REPO)
     assert len(found) == 5 and all(p.severity is Severity.ERROR for p in found)
@@ -212,6 +234,29 @@ def test_existing_dotted_directory_is_a_directory_with_a_repo(tmp_path) -> None:
     assert analyse(plan, repo=tmp_path).conflicts["a"] == {"b"}
 
 
+def test_a_bare_name_found_only_deeper_is_a_warning(tmp_path) -> None:
+    """A name without a `/` is the root's only; a plan written for gitignore's any-depth
+    meaning is told, when the repository has the name deeper but not at the root."""
+    for path in ("docs/CHANGES.md", "src/x/common/a.py", "src/app.py", "README.md", "lib/README.md"):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text("")
+    plan = plan_of(task("a", owns=("CHANGES.md", "*.py", "README.md", "**/CHANGES.md", "NEW.md"),
+                        forbids=("/common/",), line=10))
+    assert not codes(analyse(plan), Code.SCHEMA)  # no repository, no look
+    found = {p.paths[0]: p for p in codes(analyse(plan, repo=tmp_path), Code.SCHEMA)}
+    assert {raw: (p.field, p.line, p.severity) for raw, p in found.items()} == {
+        "CHANGES.md": ("owns", 11, Severity.WARNING),
+        "*.py": ("owns", 11, Severity.WARNING),
+        "/common/": ("forbids", 13, Severity.WARNING),
+    }
+    assert all(p.tasks == ("a",) and p.file == FILE for p in found.values())
+    changes, py, common = found["CHANGES.md"], found["*.py"], found["/common/"]
+    assert "there is `docs/CHANGES.md`" in changes.message
+    assert "write `**/CHANGES.md`" in changes.hint and "`docs/CHANGES.md`" in changes.hint
+    assert "`src/app.py`" in py.message
+    assert "write `**/common/`" in common.hint and "`src/x/common`" in common.hint
+
+
 # -- risk tiers, empty plans, ordering ---------------------------------------------------------
 
 def test_risk_separation() -> None:
@@ -235,10 +280,11 @@ def test_many_red_tasks_are_one_group_not_all_pairs() -> None:
     assert len(group.tasks) == 300 and "more" in group.message
 
 
-def test_anchor_note_for_names_without_a_slash() -> None:
-    a = analyse(plan_of(task("a", owns=("build/",)), task("b", owns=("src/build/out.o",))))
+def test_anchor_note_for_names_at_any_depth() -> None:
+    a = analyse(plan_of(task("a", owns=("**/build/",)), task("b", owns=("src/build/out.o",))))
     [problem] = codes(a, Code.OWNERSHIP_OVERLAP)
-    assert "write `./build/`" in problem.hint
+    assert "write `build/`" in problem.hint
+    assert not analyse(plan_of(task("a", owns=("build/",)), task("b", owns=("src/build/out.o",)))).overlaps
 
 
 def test_empty_plan() -> None:
@@ -252,7 +298,7 @@ def test_problems_are_sorted_errors_first() -> None:
     a = analyse(plan_of(
         task("z", owns=("x/",), risk="critical", line=1),
         task("y", owns=("x/a.py",), after=("nope",), line=30),
-        task("w", owns=("/abs",), line=50),
+        task("w", owns=("~/abs",), line=50),
     ))
     ranks = [p.severity for p in a.problems]
     assert ranks == sorted(ranks, key=[Severity.ERROR, Severity.WARNING, Severity.INFO].index)

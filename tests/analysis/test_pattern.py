@@ -24,12 +24,14 @@ def ov(a: str, b: str) -> str | None:
         ("src/", "src/a.py"),
         ("src/auth/**", "src/auth/deep/x.py"),
         ("src/**/*.py", "src/api/*"),  # two globs with a common path
-        ("*.py", "docs/conf.py"),  # unanchored: any depth
+        ("**/*.py", "docs/conf.py"),  # any depth
+        ("*.py", "conf.py"),  # at the root
         ("a/*.txt", "a/b*"),
         ("**", "anything/at/all.txt"),
         ("*", "a/b.py"),
-        ("*.lock", "src/app"),  # src/app may be a directory
-        ("build/", "src/build/out.o"),
+        ("**/*.lock", "src/app"),  # src/app may be a directory
+        ("**/build/", "src/build/out.o"),
+        ("/common/", "common/x.py"),  # a leading "/" changes nothing
         ("**/index.js", "node_modules/lodash.merge/index.js"),  # a dotted dir spelled out
         ("x.py/", "x.py"),  # declared a directory by the trailing slash
         ("a/**/b", "a/b"),  # ** spans zero directories
@@ -51,21 +53,21 @@ def test_overlapping(a: str, b: str) -> None:
         ("src/a.py", "src/b.py"),
         ("src/auth", "src/authz"),
         ("src/*.py", "lib/*.py"),
-        ("*.lock", "src/app.py"),  # app.py is a file: nothing lies below it
+        ("**/*.lock", "src/app.py"),  # app.py is a file: nothing lies below it
+        ("*.py", "docs/conf.py"),  # anchored: the root's .py files only
+        ("*.lock", "src/app"),
+        ("build/", "src/build/out.o"),
+        ("CHANGES.md", "examples/**"),
+        ("common/", "src/features/analysis/"),
         ("package-lock.json", "src/main.py"),
         ("src/**/*.py", "src/**/*.md"),  # a *.md name is never made into a directory
         ("**/index.js", "node_modules/lodash.merge"),  # lodash.merge looks like a file
         ("a/b", "a/c/b"),
         ("a/?", "a/bb"),
-        ("[!a]", "a/a"),  # hmm: [!a] is unanchored; it matches no name on the way
+        ("[!a]", "a/a"),  # a root name other than "a"
     ],
 )
 def test_disjoint(a: str, b: str) -> None:
-    if (a, b) == ("[!a]", "a/a"):
-        # unanchored [!a] could match a name below a/a, but "a" ends the path and looks
-        # like a directory; so this one does overlap (a/a/x): check that, not disjointness
-        assert ov(a, b) is not None
-        return
     assert ov(a, b) is None
     assert ov(b, a) is None
 
@@ -84,7 +86,35 @@ def test_patterns_that_match_nothing_are_rejected(bad: str) -> None:
 
 def test_witness_is_readable() -> None:
     assert ov("src/**/*.py", "src/api/*") == "src/api/x.py"
-    assert ov("*.lock", "src/app") == "src/app/x.lock"
+    assert ov("**/*.lock", "src/app") == "src/app/x.lock"
+
+
+# -- anchored at the root (issue 14, item 5) ---------------------------------------------
+
+def test_a_name_without_a_slash_is_the_roots_only() -> None:
+    changes = parse_pattern(normalise("CHANGES.md"))
+    assert covers(changes, "CHANGES.md") and not covers(changes, "docs/CHANGES.md")
+    assert ov("CHANGES.md", "examples/**") is None
+    common = parse_pattern(normalise("common/"))
+    assert covers(common, "common/x") and not covers(common, "src/features/analysis/common/x")
+    assert ov("src/features/analysis/", "common/") is None
+    py = parse_pattern(normalise("*.py"))
+    assert covers(py, "setup.py") and not covers(py, "src/app.py")
+
+
+def test_a_leading_slash_changes_nothing() -> None:
+    assert normalise("/common/") == normalise("common/") == "common/"
+    for path in ("common/x", "src/common/x", "common", "commons/x"):
+        assert covers(parse_pattern(normalise("/common/")), path) == \
+            covers(parse_pattern(normalise("common/")), path)
+    assert ov("/common/", "common/x.py") == ov("common/", "common/x.py") == "common/x.py"
+
+
+def test_double_star_still_matches_at_any_depth() -> None:
+    deep = parse_pattern(normalise("**/CHANGES.md"))
+    assert covers(deep, "CHANGES.md") and covers(deep, "docs/release/CHANGES.md")
+    assert ov("**/CHANGES.md", "examples/**") == "examples/CHANGES.md"
+    assert covers(parse_pattern("**/*.py"), "a/b/c.py")
 
 
 # -- exactness against brute force ------------------------------------------------------

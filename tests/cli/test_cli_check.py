@@ -162,3 +162,27 @@ def test_a_yaml_comment_cutting_a_run_command_is_a_warning(shoal, tmp_path):
     [p] = [p for p in result.json()["problems"] if p["field"] == "run"]
     assert p["code"] == "shell-syntax" and p["severity"] == "warning" and p["tasks"] == ["gen"] and p["line"] == 6
     assert "printf 'a" in p["message"] and "quote the whole item" in p["hint"]
+
+
+def test_a_bare_name_only_deeper_is_a_warning_with_repo(shoal, tmp_path):
+    """Plan paths are anchored at the root (issue 14, item 5): with --repo, a name without a
+    `/` that the root lacks but a deeper folder has gets a warning suggesting `**/NAME`."""
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "CHANGES.md").write_text("")
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        "version: 1\n"
+        "tasks:\n"
+        "  - id: notes\n"
+        "    owns: [CHANGES.md]\n"
+        "  - id: ex\n"
+        "    owns: [examples/**]\n"
+    )
+    plain = shoal("check", plan, "--format", "json").json()
+    assert plain["problems"] == []  # no overlap: CHANGES.md is the root's only
+    result = shoal("check", plan, "--repo", tmp_path, "--format", "json")
+    assert result.code == 0, result.out
+    [p] = result.json()["problems"]
+    assert (p["code"], p["severity"], p["tasks"], p["field"], p["line"]) == (
+        "schema", "warning", ["notes"], "owns", 4)
+    assert "`docs/CHANGES.md`" in p["message"] and "`**/CHANGES.md`" in p["hint"]

@@ -28,7 +28,7 @@ def kinds(violations: tuple[Violation, ...]) -> dict[str, str]:
 
 
 def test_owned_changes_pass() -> None:
-    t = task(owns=("src/auth/", "tests/test_auth.py", "*.md"))
+    t = task(owns=("src/auth/", "tests/test_auth.py", "**/*.md"))
     changes = [Change("M", "src/auth/login.py"), Change("A", "src/auth/deep/new.py"),
                Change("D", "tests/test_auth.py"), Change("A", "docs/x/notes.md")]
     assert check_changes(changes, t) == ()
@@ -43,12 +43,26 @@ def test_outside_owned() -> None:
     assert "deleted README.md" in found[1].detail
 
 
-def test_globs_follow_gitignore_semantics() -> None:
-    t = task(owns=("src/*/api.py", "./build/", "docs"))
+def test_globs_follow_gitignore_semantics_anchored_at_the_root() -> None:
+    t = task(owns=("src/*/api.py", "./build/", "docs", "/lib/", "*.cfg"))
     assert check_changes([Change("M", "src/users/api.py"), Change("A", "build/x/y.o"),
-                          Change("A", "docs/a/b.md"), Change("A", "lib/docs/c.md")], t) == ()
-    assert kinds(check_changes([Change("M", "src/users/deep/api.py")], t)) == {
-        "src/users/deep/api.py": "outside-owned"}
+                          Change("A", "docs/a/b.md"), Change("A", "lib/c.py"),
+                          Change("M", "setup.cfg")], t) == ()
+    deeper = [Change("M", "src/users/deep/api.py"), Change("A", "tests/docs/c.md"),
+              Change("A", "src/build/y.o"), Change("M", "tools/setup.cfg")]
+    assert set(kinds(check_changes(deeper, t)).values()) == {"outside-owned"}
+    assert len(check_changes(deeper, t)) == 4
+
+
+def test_a_forbidden_root_folder_spares_one_of_that_name_deeper() -> None:
+    """Issue 14: forbidding common/ (or /common/) must not forbid src/features/analysis/common/."""
+    for forbid in ("common/", "/common/"):
+        t = task(owns=("src/features/analysis/", "common/"), forbids=(forbid,))
+        found = check_changes([Change("A", "src/features/analysis/common/x.py"),
+                               Change("M", "common/types.py")], t)
+        assert kinds(found) == {"common/types.py": "forbidden"}, forbid
+    t = task(owns=("src/",), forbids=("**/common/",))
+    assert kinds(check_changes([Change("A", "src/a/common/x.py")], t)) == {"src/a/common/x.py": "forbidden"}
 
 
 def test_forbidden_even_if_owned() -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from shoal.analysis import analyse
 from shoal.errors import PlanReadError
 from shoal.model import PlanFormat, RiskTier
 from shoal.planfile import find_plan, read_plan, write_execution_strategy
@@ -344,6 +345,21 @@ def test_boundaries_alone(tmp_path: Path) -> None:
     assert loaded.plan.ids == ("feature-trading", "feature-analysis")
     assert loaded.plan.task("feature-trading").title == "feature-trading"
     assert loaded.plan.task("feature-trading").location.line == 2
+
+
+def test_boundaries_root_paths_mean_the_root_only(tmp_path: Path) -> None:
+    """Issue 14: owning /src/features/analysis/ and forbidding /common/ was reported as a
+    forbidden write, because the slash was dropped and `common/` matched at any depth."""
+    write_json(tmp_path, "BOUNDARIES.json", {
+        "feature-analysis": {"can_modify": ["/src/features/analysis/"],
+                             "cannot_modify": ["/common/"]},
+        "notes": {"can_modify": ["/CHANGES.md"]},
+        "examples": {"can_modify": ["/examples/"]},
+    })
+    loaded = read_plan(tmp_path)
+    analysis = analyse(loaded.plan)
+    assert not [p for p in analysis.problems if p.code is Code.FORBIDDEN_WRITE]
+    assert not analysis.overlaps
 
 
 def test_boundaries_oddities(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """Reading the path fields of a plan (``owns``, ``reads``, ``forbids``,
 ``shared_readonly``) into patterns, with the problems of each path: negated or broken
-patterns, paths that leave the repository, and a task owning what it forbids itself."""
+patterns, paths that leave the repository, a bare name that finds nothing at the root but
+something deeper, and a task owning what it forbids itself."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from pathlib import Path
 
 from ..model import Plan, Task
 from ..problem import Code, Problem, Severity
-from .paths import SymlinkGuard, looks_like_file, normalise, outside_reason
+from .paths import RepoNames, SymlinkGuard, looks_like_file, normalise, outside_reason
 from .pattern import (
     _PLAIN,
+    STAR2,
     Pattern,
     PatternError,
     literal_pattern,
@@ -40,6 +42,7 @@ class PathReader:
 
     def __init__(self, repo: Path | None = None) -> None:
         self.guard = SymlinkGuard(repo) if repo is not None else None
+        self.names = RepoNames(repo) if repo is not None else None
         # a plain path maps to its pattern alone (most of them: no tuple to build),
         # anything else to (pattern or None, issues)
         self._cache: dict[str, Pattern | tuple[Pattern | None, tuple[Issue, ...]]] = {}
@@ -85,7 +88,29 @@ class PathReader:
             if (pattern.literal and not pattern.declared_dir and looks_like_file(pattern.segs[-1])  # type: ignore[arg-type]
                     and self.guard.is_dir(text)):
                 pattern = pattern.as_directory()  # e.g. an existing `lodash.merge` folder
+        if self.names is not None and len(pattern.segs) == 1 and pattern.segs[0] is not STAR2:
+            issue = _only_deeper(pattern, self.names)
+            if issue is not None:
+                issues.append(issue)
         return pattern, tuple(issues)
+
+
+def _only_deeper(pattern: Pattern, names: RepoNames) -> Issue | None:
+    """A bare name (``CHANGES.md``, ``common/``, ``*.py``) is the root's only; written for
+    gitignore's old meaning (any depth), it may now quietly cover less than meant."""
+    seg = pattern.segs[0]
+    test = seg.__eq__ if type(seg) is str else seg.matcher()  # type: ignore[union-attr]
+    if names.at_root(test):
+        return None
+    example = names.deeper(test, pattern.dir_only)
+    if example is None:
+        return None
+    text = pattern.text
+    hint = (f"plan paths are anchored at the repository root: write `**/{text}` for `{text}` "
+            f"at any depth, or the path of the one meant (`{example.rstrip('/')}`)")
+    return (Code.SCHEMA, Severity.WARNING,
+            f"means the repository root's `{text}` only, and there is none; there is `{example}`",
+            hint)
 
 
 def read_task_paths(plan: Plan, reader: PathReader, problems: list[Problem]) -> list[TaskPaths]:

@@ -1,7 +1,7 @@
 """An index of patterns that finds every overlapping pair without comparing all pairs.
 
 Each pattern hangs in a trie at the node of its literal prefix (the segments before the
-first wildcard; empty for unanchored patterns such as ``*.py``, which live at the root).
+first wildcard; empty for ``*.py`` or ``**/build/``, which live at the root node).
 Two patterns can only overlap if one prefix is a prefix of the other, since every path a
 pattern covers starts with its prefix. So a depth-first walk pairs the patterns at each
 node with those on the way down to it, and with each other, and nothing else. On that
@@ -10,9 +10,9 @@ path most pairs are decided without the exact test:
 - a literal ancestor (``src/auth``, ``src/auth/``) covers whatever lies below it: overlap;
 - an ancestor whose rest starts with a glob (``src/*/api.py``) is only a candidate below
   the children whose name that glob matches;
-- an ancestor ``A/**/S`` (``*.md`` is ``**/*.md``) overlaps a literal below it exactly when
-  ``S`` matches a name on the way down or the literal may be a directory; the walk keeps
-  one "matched yet" flag per such ancestor instead of re-testing every name;
+- an ancestor ``A/**/S`` (``**/*.md`` has an empty ``A``) overlaps a literal below it
+  exactly when ``S`` matches a name on the way down or the literal may be a directory;
+  the walk keeps one "matched yet" flag per such ancestor instead of re-testing every name;
 - anything else gets the exact test of pattern.py.
 
 Identical patterns at a node are grouped, so a thousand tasks reading ``common/types.py``

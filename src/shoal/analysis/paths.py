@@ -1,8 +1,11 @@
 """Path hygiene shared by the analysis and the run engine: normalise, split, and say
 why a path leaves the repository.
 
-Paths in a plan are gitignore-style patterns relative to the repository root. The one
-source of truth for what a plan path means is ``gitwildmatch(normalise(raw))``: the
+Paths in a plan are gitignore-style patterns anchored at the repository root: ``CHANGES.md``
+is the root's file only, ``common/`` the root's folder, ``*.py`` the ``.py`` files at the
+root; ``**/name`` is ``name`` at any depth. (Plain gitignore would match a pattern without an
+inner ``/`` at any depth, which surprised users.) A leading ``/`` changes nothing. The one
+source of truth for what a plan path means is ``gitwildmatch("/" + normalise(raw))``: the
 analysis and the run engine both normalise first, so they agree.
 """
 
@@ -10,9 +13,11 @@ from __future__ import annotations
 
 import os
 import re
+from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
-ROOT = "."  # what normalise() returns for the repository root itself (``.``, ``./``, ``a/..``)
+ROOT = "."  # what normalise() returns for the repository root itself (``.``, ``/``, ``a/..``)
 
 _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:([\\/]|$)")
 _FAST_UNSAFE = ("//", "/./", "/../", "\\")
@@ -21,20 +26,15 @@ _FAST_UNSAFE = ("//", "/./", "/../", "\\")
 def normalise(pattern: str) -> str:
     """The canonical form of a plan path or pattern, matching exactly what it matched.
 
-    Strips trailing blanks (as gitignore does) and leading ``./``, collapses ``//``,
-    drops ``.`` segments and folds ``a/../b`` into ``b``. A trailing ``/`` (directory)
-    and a leading ``!`` are kept; backslashes are kept as written, because in gitignore
-    syntax they escape the next character. A ``..`` that would climb above the root is
-    kept at the front (``../x``) for :func:`outside_reason` to report. The root itself
-    is ``"."``; a blank path stays ``""`` (it matches nothing).
+    Strips trailing blanks (as gitignore does), leading ``/`` and ``./``, collapses ``//``,
+    drops ``.`` segments and folds ``a/../b`` into ``b``. A trailing ``/`` (directory) and
+    a leading ``!`` are kept; backslashes are kept as written, because in gitignore syntax
+    they escape the next character. A ``..`` that would climb above the root is kept at the
+    front (``../x``) for :func:`outside_reason` to report. The root itself is ``"."``; a
+    blank path stays ``""`` (it matches nothing).
 
-    Gitignore anchoring is preserved: a pattern with a ``/`` inside is anchored at the
-    repository root, one without matches at any depth. When tidying leaves an anchored
-    pattern with a single name (``./pyproject.toml``, ``a/../b``), the result is written
-    ``/pyproject.toml``, gitignore's way of anchoring one name; so ``./x`` is how a plan
-    names the ``x`` at the root only, while ``x`` means every ``x``. A leading ``/`` in a
-    path as written means an absolute path instead (``outside_reason`` looks at the raw
-    text), so only ``normalise`` ever produces that form.
+    Every plan path is anchored at the root, so the canonical form never starts with ``/``:
+    ``/common/``, ``./common/`` and ``common/`` are all ``common/``.
     """
     text = _rstrip_blanks(pattern)
     if not text.strip():
@@ -48,9 +48,7 @@ def normalise(pattern: str) -> str:
     negated = text.startswith("!")
     if negated:
         text = text[1:]
-    absolute = text.startswith("/")
     directory = text.endswith("/") and text.strip("/") != ""
-    anchored = "/" in text.rstrip("/")
     out: list[str] = []
     climbs = 0  # ``..`` that climbed above the root, kept so the caller can report them
     for seg in text.split("/"):
@@ -65,12 +63,9 @@ def normalise(pattern: str) -> str:
         out.append(seg)
     body = "/".join([".."] * climbs + out)
     if not body:
-        body = "/" if absolute else ROOT
-    else:
-        if absolute or (anchored and len(out) == 1 and not climbs and out[0] != "**"):
-            body = "/" + body
-        if directory:
-            body += "/"
+        body = ROOT
+    elif directory:
+        body += "/"
     return ("!" if negated else "") + body
 
 
@@ -107,9 +102,11 @@ def outside_reason(raw: str) -> str | None:
     text = text.removeprefix("!")
     if text.startswith("~"):
         return "starts with `~` (a home directory), which is outside the repository"
-    if text.startswith(("/", "\\")):
-        if text.startswith(("\\\\", "//")):
-            return "is a network or absolute path; plan paths are relative to the repository root"
+    # a single leading "/" is the repository root (see normalise); two, or a backslash, are
+    # a network or Windows path
+    if text.startswith(("\\\\", "//")):
+        return "is a network or absolute path; plan paths are relative to the repository root"
+    if text.startswith("\\"):
         return "is an absolute path; plan paths are relative to the repository root"
     if _WINDOWS_DRIVE.match(text):
         return "is an absolute Windows path; plan paths are relative to the repository root"
@@ -132,16 +129,10 @@ def _dotdot_after_globstar(segs: list[str]) -> bool:
 
 
 def literal_prefix(path: str) -> tuple[str, ...]:
-    """The leading segments of a normalised pattern that contain no wildcard.
-
-    For an unanchored pattern (one segment, e.g. ``*.py`` or ``build/``) this is empty:
-    it matches at any depth, so no fixed directory can be named.
-    """
-    segs = split(path)
-    if len(segs) <= 1 and not path.startswith("/") and "/" not in path.rstrip("/"):
-        return ()
+    """The leading segments of a normalised pattern that contain no wildcard (empty for
+    ``*.py`` or ``**/build/``, which name no fixed directory)."""
     out: list[str] = []
-    for seg in segs:
+    for seg in split(path):
         if any(c in seg for c in "*?[\\"):
             break
         out.append(seg)
@@ -195,3 +186,56 @@ class SymlinkGuard:
         if target == self._real_repo or target.startswith(self._real_repo.rstrip(os.sep) + os.sep):
             return None
         return f"{'/'.join(key)} -> {target}"
+
+
+class RepoNames:
+    """The names in a repository, to tell a plan whose ``CHANGES.md`` (the root's only)
+    finds nothing at the root that there is one deeper. Read lazily: the root on first
+    use; the tree below it only when a name is missing at the root, once, breadth first
+    (so the shallowest example comes first), without ``.git`` or symlinked folders and
+    at most :attr:`LIMIT` entries, so a huge tree costs a bounded walk."""
+
+    LIMIT = 200_000
+
+    def __init__(self, repo: Path) -> None:
+        self.repo = os.fspath(repo)
+        self._root: set[str] | None = None
+        self._deeper: dict[tuple[str, bool], str] | None = None  # -> the first path
+
+    def at_root(self, test: Callable[[str], object]) -> bool:
+        """Whether a name at the root passes ``test``."""
+        if self._root is None:
+            self._root = {name for name, _is_dir, _path in self._entries(self.repo, "")}
+        return any(test(name) for name in self._root)
+
+    def deeper(self, test: Callable[[str], object], dir_only: bool) -> str | None:
+        """The shallowest path below the root whose last name passes ``test`` (a folder
+        with a trailing ``/``), or None."""
+        if self._deeper is None:
+            self._deeper = self._walk()
+        for (name, is_dir), path in self._deeper.items():
+            if (is_dir or not dir_only) and test(name):
+                return path
+        return None
+
+    def _walk(self) -> dict[tuple[str, bool], str]:
+        found: dict[tuple[str, bool], str] = {}
+        pending = deque(path for _name, is_dir, path in self._entries(self.repo, "") if is_dir)
+        seen = 0
+        while pending and seen < self.LIMIT:
+            folder = pending.popleft()
+            for name, is_dir, path in self._entries(os.path.join(self.repo, folder), folder + "/"):
+                seen += 1
+                found.setdefault((name, is_dir), path + "/" if is_dir else path)
+                if is_dir:
+                    pending.append(path)
+        return found
+
+    @staticmethod
+    def _entries(folder: str, prefix: str) -> list[tuple[str, bool, str]]:
+        try:
+            with os.scandir(folder) as it:
+                return [(e.name, e.is_dir(follow_symlinks=False), prefix + e.name)
+                        for e in it if e.name != ".git"]
+        except OSError:
+            return []

@@ -1,11 +1,11 @@
-"""Whole gitignore patterns: what they cover, and the exact test of whether two overlap.
+"""Whole plan patterns: what they cover, and the exact test of whether two overlap.
 
 A pattern is a sequence of segments (literal names, :class:`Glob` segments and ``**``,
-which spans zero or more directories), as pathspec's gitwildmatch normalises it: a
-pattern with no ``/`` inside (``*.py``, ``build/``) matches at any depth (``**/*.py``);
-a leading ``/`` anchors one name at the root; a trailing ``/`` or ``/**`` means
-"everything below". A pattern *covers* a path if it matches the path or one of its
-ancestor directories.
+which spans zero or more directories), as pathspec's gitwildmatch normalises it, except
+that every pattern is anchored at the repository root: ``*.py`` and ``build/`` match at
+the root only (gitignore would match them at any depth), ``**/*.py`` at any depth, and a
+leading ``/`` changes nothing. A trailing ``/`` or ``/**`` means "everything below". A
+pattern *covers* a path if it matches the path or one of its ancestor directories.
 
 Two patterns overlap when some path is covered by both. No filesystem is consulted, so
 that path may be invented, and one rule keeps inventions plausible: **a file is never
@@ -18,11 +18,12 @@ made into a directory.** A directory in the example path (any name but the last)
   ``.github``, but not ``app.py``: see :func:`~shoal.analysis.paths.looks_like_file`); or
 - an invented name (from ``*``, ``?``, ``[..]`` or ``**``) without any dot.
 
-Without it ``*.lock`` would overlap ``src/app.py`` (through ``src/app.py/x.lock``) and
-every unanchored pattern would overlap every path. Within that rule the test is exact,
-with no false positives and no false negatives: tests/analysis check it against pathspec
-by brute force. The price is that a dotted directory owned without a trailing ``/``
-(``vendor/lib.d``) is taken for a file unless the repository is given and has it.
+Without it ``**/*.lock`` would overlap ``src/app.py`` (through ``src/app.py/x.lock``) and
+every pattern starting with ``**/`` would overlap every path. Within that rule the test is
+exact, with no false positives and no false negatives: tests/analysis check it by brute
+force against pathspec, given each pattern with a leading ``/``. The price is that a dotted
+directory owned without a trailing ``/`` (``vendor/lib.d``) is taken for a file unless the
+repository is given and has it.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ class Pattern:
         else:
             self.kind = "deep" if segs[len(prefix)] is STAR2 else "glob"
         self.fixed = STAR2 not in segs  # every path it matches has the same depth
-        # like kind, but "single" for ``A/**/S`` (e.g. the unanchored ``*.md``)
+        # like kind, but "single" for ``A/**/S`` (e.g. ``**/*.md``)
         rest = segs[len(prefix) + 1 :]
         self.category = "single" if self.kind == "deep" and len(rest) == 1 and rest[0] is not STAR2 else self.kind
         # whether something may lie below what it matches: it is (or may be) a directory
@@ -118,17 +119,12 @@ def parse_pattern(text: str) -> Pattern:
         return literal_pattern(text[:-2], text)  # "dir/**" is "dir/"
     if not text or text.startswith("#"):
         raise PatternError("matches nothing (empty, or a `#` comment in gitignore syntax)")
-    raw = text.split("/")
-    anchored = raw[0] == ""
-    if anchored:
-        raw = raw[1:]
+    raw = text.removeprefix("/").split("/")  # anchored either way
     dir_only = raw[-1] == "" and len(raw) > 1
     if dir_only:
         raw = raw[:-1]
     if any(s == "" for s in raw):
         raise PatternError("has an empty segment (`//`)")
-    if not anchored and len(raw) == 1 and raw[0] != "**":
-        raw = ["**", raw[0]]  # no "/" inside: matches at any depth
     if raw == ["**"] and dir_only:
         raw, dir_only = ["*"], True  # "**/": any path with a directory in it, like "*/"
     segs: list[Segment] = []
@@ -152,13 +148,13 @@ def parse_pattern(text: str) -> Pattern:
     return Pattern(text, tuple(segs), dir_only, dir_only)
 
 
-# a plain anchored path with a "/" inside, no wildcard, escape, "." or ".." segment
-# (nor ":", "!", "~" or a trailing blank, which other checks look at)
-_PLAIN = re.compile(r"(?:[\w\-+@=,][^/*?\[\\#:]*/)+[\w\-+@=,][^/*?\[\\#:]*/?(?<!\s)")
+# a plain path: no wildcard, escape, "." or ".." segment (nor ":", "!", "~", a leading "/"
+# or a trailing blank, which other checks look at)
+_PLAIN = re.compile(r"(?:[\w\-+@=,][^/*?\[\\#:]*/)*[\w\-+@=,][^/*?\[\\#:]*/?(?<!\s)")
 
 
 def literal_pattern(path: str, text: str | None = None) -> Pattern:
-    """A plain anchored path (``_PLAIN``) as a pattern, without the general parser: the
+    """A plain path (``_PLAIN``) as a pattern, without the general parser: the
     bulk of any plan is such paths. ``text`` is how it was written, if not ``path``."""
     dir_only = path[-1] == "/"
     # interned: names repeat across a plan (src, tests, mod3), so sharing them saves memory
@@ -266,7 +262,7 @@ def _deep_fixed(p: Pattern, q: Pattern) -> str | None:
     below = qs[len(a) :]
     k, m = len(below), len(rest)
     if m == 1 and q.literal:
-        # the common case (``*.md`` against a path), kept cheap
+        # the common case (``**/*.md`` against a path), kept cheap
         s = rest[0]
         path = "/".join(qs)  # type: ignore[arg-type]
         test = s.__eq__ if type(s) is str else s.matcher()  # type: ignore[union-attr]

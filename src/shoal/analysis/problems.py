@@ -59,11 +59,12 @@ def names(ids: Sequence[str], limit: int = 8) -> str:
 
 
 def anchor_note(texts: Sequence[str]) -> str:
-    """A hint sentence for plain names without a ``/`` (``Makefile``, ``build/``): gitignore
-    matches those at any depth, which is rarely what a plan means."""
-    loose = [t for t in texts if "/" not in t.rstrip("/") and not any(c in t for c in "*?[")]
+    """A hint sentence for ``**/name`` (``**/Makefile``, ``**/build/``): it matches at any
+    depth, which a plan may not mean."""
+    loose = [t for t in texts if t.startswith("**/") and "/" not in t[3:].rstrip("/")
+             and not any(c in t[3:] for c in "*?[")]
     if not loose:
         return ""
     name = loose[0]
-    return (f" Note: `{name}` has no `/` inside, so it matches at any depth (gitignore); "
-            f"write `./{name}` for the one at the repository root only.")
+    return (f" Note: `{name}` matches at any depth; "
+            f"write `{name[3:]}` for the one at the repository root only.")

@@ -2,7 +2,9 @@
 
 :func:`check_changes` is pure. A pattern means what it means to ``shoal check``: the analysis
 package's ``covers(parse_pattern(normalise(raw)), path)``, i.e. gitignore syntax (pathspec's
-gitwildmatch) where a pattern covers what it matches and everything below a matched folder.
+gitwildmatch) anchored at the repository root (``common/`` is the root's folder only,
+``**/common/`` one at any depth), where a pattern covers what it matches and everything below
+a matched folder.
 Patterns the analysis rejects (negated, leaving the repository, matching nothing) cover nothing
 here; ``shoal check`` reports them.
 

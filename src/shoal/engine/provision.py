@@ -28,7 +28,11 @@ class WorkspaceError(ShoalError):
 def check_copy_path(raw: str) -> str:
     """A plan ``copy`` path, normalised; refuses ``..``, absolute paths and ``.git``."""
     reason = outside_reason(raw)
-    path = normalise(raw).strip("/")  # a file path: gitignore's anchoring "/" means nothing here
+    if reason is None and raw.strip().startswith("/"):
+        # a file in the user's tree, not a pattern: here "/etc/x" reads as an absolute path,
+        # so it is refused rather than taken as the repository root, as `owns` would
+        reason = "is an absolute path; `copy` paths are relative to the repository root"
+    path = normalise(raw).rstrip("/")  # a folder's trailing "/" means nothing here
     if reason is None and path in (".", ""):
         reason = "names the whole repository"
     if reason is None and path.split("/", 1)[0] == ".git":

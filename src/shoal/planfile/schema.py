@@ -71,7 +71,8 @@ class TaskModel(_Model):
         json_schema_extra=EMPTY_LIST,
         title="Owned paths",
         description="Paths and globs the task may "
-        "write; each path is owned by one task among tasks that may run together.",
+        "write, from the repository root (`*.md` is the root's only, `**/*.md` at any depth); "
+        "each path is owned by one task among tasks that may run together.",
         examples=[["src/auth/**", "tests/test_auth.py"]],
     )
     reads: StrList = Field(

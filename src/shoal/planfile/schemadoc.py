@@ -142,7 +142,11 @@ Conventions:
 - Durations are written `90s`, `15m`, `1h`, `1h30m`; a bare number is seconds.
 - Task ids may be whole numbers; they are text inside shoal.
 - `tasks` is a list of tasks, or a mapping from id to fields.
-- Paths in `owns`, `reads`, `forbids` are repository-relative paths or globs.
+- Paths in `owns`, `reads`, `forbids` and `shared_readonly` are gitignore-style
+  patterns anchored at the repository root: `CHANGES.md`, `common/` and `*.py`
+  are the root's only, `src/*.py` the ones in `src`, and `**/CHANGES.md` is one
+  at any depth. A leading `/` changes nothing. A pattern covers what it matches
+  and everything below it.
 - Without `phases`, every task is in one parallel phase. With two or more
   phases, every task names its `phase`.
 - `max_parallel`, `isolation`, `verify` and `shared_readonly` may be written
