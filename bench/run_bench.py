@@ -381,7 +381,7 @@ def overhead(cfg: Config, tmp: Path, cprofile: Path | None) -> OverheadResult:
         repo = make_repo(tmp / "overhead" / f"repo{next(counter)}", {"README.md": "bench\n"})
         try:
             t0 = time.perf_counter()
-            result = shoal.run(plan, repo=repo, max_parallel=slots, isolation="none", grace_s=1.0,
+            result = shoal.run(plan, repo=repo, max_parallel=slots, isolation="none", grace=1.0,
                                track_changes=track)
             wall = time.perf_counter() - t0
             if not result.ok:
@@ -621,7 +621,7 @@ def worktree_cost(cfg: Config, tmp: Path) -> WorktreeResult:
 
     def run_shoal(rec: Recorder | None = None) -> tuple[float, float]:
         c0 = time.perf_counter()
-        result = shoal.run(plan, repo=repo, max_parallel=1, isolation="worktree", grace_s=1.0)
+        result = shoal.run(plan, repo=repo, max_parallel=1, isolation="worktree", grace=1.0)
         wall = time.perf_counter() - c0
         if not result.ok:
             raise RuntimeError(f"worktree run ended {result.state}: "
@@ -746,7 +746,7 @@ def makespan(cfg: Config, tmp: Path) -> MakespanResult:
                               **{f"src/m{i}.py": f"x = {i}\n" for i in range(20)}})
             t0 = time.perf_counter()
             result = shoal.run(plan_path, repo=repo, max_parallel=cfg.ms_slots, strategy=strategy,
-                               isolation=iso, grace_s=1.0, track_changes=False)
+                               isolation=iso, grace=1.0, track_changes=False)
             wall = time.perf_counter() - t0
             if not result.ok:
                 raise RuntimeError(f"makespan run ended {result.state}")

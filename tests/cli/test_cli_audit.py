@@ -47,7 +47,7 @@ def ran(tmp_path: Path) -> tuple[Path, str]:
         {"id": "b", "owns": ["b.txt"], "run": [together(tmp_path, "b", "a"), "echo b > b.txt"]},
         {"id": "c", "owns": ["c.txt"], "after": ["a", "b"], "run": ["echo c > c.txt"]},
     ])
-    result = run_plan(plan, repo=repo, grace_s=0.5)
+    result = run_plan(plan, repo=repo, grace=0.5)
     assert result.ok, result.to_json()
     return repo, result.run_id
 
@@ -131,7 +131,7 @@ def test_status_branches_counts_commits_agents_made(shoal, tmp_path):  # type: i
         {"id": "broken", "owns": ["x.txt"], "run": ["exit 1"]},
         {"id": "after", "owns": ["y.txt"], "after": ["broken"], "run": ["echo y > y.txt"]},
     ])
-    result = run_plan(plan, repo=repo, grace_s=0.5)
+    result = run_plan(plan, repo=repo, grace=0.5)
     assert result.task("steps").state is TaskState.SUCCEEDED, result.to_json()
     data = shoal("status", "--repo", repo, "--branches", "--format", "json").json()
     got = {b["id"]: (b["commits"], b["exists"]) for b in data["branches"]}

@@ -35,7 +35,7 @@ def ran(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
             f"  - {{id: a, owns: [a.txt], run: ['echo a > a.txt', 'test -f {flag} || "
             f"{{ touch {flag}; exit 1; }}']}}\n"
             "  - {id: b, owns: [b.txt], after: [a], run: ['echo b > b.txt']}\n")
-        result = shoal.run(plan, repo=repo, grace_s=0.5)
+        result = shoal.run(plan, repo=repo, grace=0.5)
         assert result.ok
         yield repo, result.run_id
 

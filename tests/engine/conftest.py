@@ -155,3 +155,27 @@ def start_cli(tmp_path: Path, *args: object, name: str = "orchestrator") -> subp
     return subprocess.Popen([sys.executable, "-m", "shoal", *map(str, args)], stdout=out,
                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                             start_new_session=True)
+
+
+def wait_for_run(repo: Path, ready, proc: subprocess.Popen[bytes],  # type: ignore[no-untyped-def]
+                 timeout: float = 60) -> str:
+    """Poll the state database until `ready(store, run_id)` holds for the latest run, while
+    the orchestrator `proc` still runs; the run's id."""
+    import time
+
+    from shoal.store import Store, default_db_path
+
+    path = default_db_path(repo / ".git")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "the orchestrator ended before the moment the test waits for"
+        if path.exists():
+            store = Store.open(path, create=False)
+            try:
+                run = store.latest_run()
+                if run is not None and ready(store, run.id):
+                    return run.id
+            finally:
+                store.close()
+        time.sleep(0.02)  # a poll inside the deadline
+    raise AssertionError("timed out waiting for the run to get there")

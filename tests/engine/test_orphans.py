@@ -116,7 +116,7 @@ def test_a_run_notes_every_worker_in_its_journal_and_no_pid_files(repo: Path, tm
     plan = write_plan(tmp_path, [{"id": f"t{i}", "owns": [f"t{i}.txt"], "run": [f"echo {i} > t{i}.txt"]}
                                  for i in range(4)])
 
-    result = shoal.run(plan, repo=repo, max_parallel=2, isolation=isolation, grace_s=0.3)
+    result = shoal.run(plan, repo=repo, max_parallel=2, isolation=isolation, grace=0.3)
 
     assert result.ok, result.to_json()
     lines = (result.run_dir / JOURNAL).read_text().splitlines()

@@ -17,7 +17,7 @@ from .conftest import fake_agent, git_out, merge_keys, show, user_state, write_p
 
 def test_deleting_an_owned_file_merges_the_deletion(repo: Path, tmp_path: Path) -> None:
     plan = write_plan(tmp_path, [{"id": "auth", "owns": ["src/auth/**"], "prompt": "remove login"}])
-    result = shoal.run(plan, repo=repo, agent="command", grace_s=0.5,
+    result = shoal.run(plan, repo=repo, agent="command", grace=0.5,
                        agent_settings=fake_agent("delete", "--delete", "src/auth/login.py"))
     assert result.ok, result.to_json()
     assert show(repo, result.integration_branch, "src/auth/login.py") is None
@@ -31,7 +31,7 @@ def test_deleting_a_file_it_does_not_own_is_a_violation(repo: Path, tmp_path: Pa
                                                      "rm src/billing/pay.py"]},
     ])
     before = user_state(repo)
-    result = shoal.run(plan, repo=repo, grace_s=0.5)
+    result = shoal.run(plan, repo=repo, grace=0.5)
     docs = result.task("docs")
     assert docs.state is TaskState.FAILED
     assert "boundary violation" in (docs.reason or "") and "src/billing/pay.py" in (docs.reason or "")
@@ -52,7 +52,7 @@ def test_writes_outside_owned_paths(repo: Path, tmp_path: Path, policy: str) -> 
     before = user_state(repo)
     settings = fake_agent("outside", "--outside", "src/billing/pay.py")
 
-    result = shoal.run(plan, repo=repo, on_violation=policy, grace_s=0.5, agent_settings=settings)
+    result = shoal.run(plan, repo=repo, on_violation=policy, grace=0.5, agent_settings=settings)
 
     auth, branch = result.task("auth"), result.integration_branch
     assert result.task("other").state is TaskState.SUCCEEDED
@@ -92,7 +92,7 @@ def test_leftovers_are_committed_with_a_conventional_message(repo: Path, tmp_pat
             "mkdir -p src/auth/new && echo n > src/auth/new/n.py",  # untracked
         ],
     }])
-    result = shoal.run(plan, repo=repo, grace_s=0.5)
+    result = shoal.run(plan, repo=repo, grace=0.5)
     assert result.ok, result.to_json()
     branch, run_id = result.integration_branch, result.run_id
     subjects = git_out(repo, "log", "--no-merges", "--format=%s", f"main..{branch}").splitlines()
@@ -145,7 +145,7 @@ def test_worker_may_not_touch_branches(repo: Path, tmp_path: Path, mischief: str
     ])
     before, branches = user_state(repo), _branches(repo)
 
-    result = shoal.run(plan, repo=repo, grace_s=0.5)
+    result = shoal.run(plan, repo=repo, grace=0.5)
 
     auth = result.task("auth")
     assert auth.state is TaskState.FAILED, result.to_json()
@@ -171,7 +171,7 @@ def test_the_users_own_commits_during_a_run_are_kept(repo: Path, tmp_path: Path)
          "run": [f"git -C {repo} commit -q --allow-empty -m 'user: meanwhile'",
                  "echo a >> src/auth/login.py"]},
     ])
-    result = shoal.run(plan, repo=repo, grace_s=0.5)
+    result = shoal.run(plan, repo=repo, grace=0.5)
     assert result.ok, result.to_json()
     assert git_out(repo, "log", "-1", "--format=%s", "main") == "user: meanwhile"
 
@@ -183,6 +183,6 @@ def test_a_branch_created_outside_shoals_worktrees_is_never_deleted(repo: Path, 
         {"id": "auth", "owns": ["src/auth/**"],
          "run": [f"git -C {repo} branch user-made", "echo a >> src/auth/login.py"]},
     ])
-    result = shoal.run(plan, repo=repo, grace_s=0.5)
+    result = shoal.run(plan, repo=repo, grace=0.5)
     assert result.ok, result.to_json()
     assert "user-made" in _branches(repo)

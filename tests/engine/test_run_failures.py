@@ -42,7 +42,7 @@ def test_hung_worker_times_out_retries_once_longer_then_blocks(repo: Path, tmp_p
     before = user_state(repo)
     started = time.monotonic()
 
-    result = shoal.run(plan, repo=repo, grace_s=0.3)
+    result = shoal.run(plan, repo=repo, grace=0.3)
 
     assert time.monotonic() - started < 15
     slow = result.task("slow")
@@ -71,7 +71,7 @@ def test_non_zero_exit_is_retried_then_fails_and_skips_dependents(repo: Path, tm
         {"id": "free", "owns": ["f.txt"], "run": ["echo f > f.txt"]},
     ])
 
-    result = shoal.run(plan, repo=repo, grace_s=0.5)
+    result = shoal.run(plan, repo=repo, grace=0.5)
 
     assert result.state is RunState.FAILED
     bad = result.task("bad")
@@ -91,7 +91,7 @@ def test_non_zero_exit_is_retried_then_fails_and_skips_dependents(repo: Path, tm
 def test_worker_killed_by_a_signal_is_a_crash(repo: Path, tmp_path: Path) -> None:
     plan = write_plan(tmp_path, [{"id": "k", "owns": ["k.txt"], "retries": 0,
                                   "run": ["echo k > k.txt", "kill -9 $$"]}])
-    result = shoal.run(plan, repo=repo, grace_s=0.5)
+    result = shoal.run(plan, repo=repo, grace=0.5)
     k = result.task("k")
     assert k.state is TaskState.FAILED
     assert "SIGKILL" in (k.reason or "")
@@ -111,7 +111,7 @@ def test_flooding_worker_is_stopped(repo: Path, tmp_path: Path, how: str) -> Non
                                       "prompt": "flood\n\n## Files to Modify\n- f.txt\n"}])
         kwargs = {"agent": "command", "agent_settings": fake_agent("flood", "--flood-mb", "50")}
 
-    result = shoal.run(plan, repo=repo, grace_s=0.5, max_output_bytes=limit, **kwargs)
+    result = shoal.run(plan, repo=repo, grace=0.5, max_output_bytes=limit, **kwargs)
 
     f = result.task("f")
     assert f.state is TaskState.FAILED
@@ -127,7 +127,7 @@ def test_missing_agent_executable_is_a_readable_failure(repo: Path, tmp_path: Pa
     plan = write_plan(tmp_path, [{"id": "t", "owns": ["t.txt"], "prompt": "do it"}])
     settings = {"command": {"command": ["shoal-no-such-agent-xyz", "--prompt-file", "{prompt_file}"]}}
 
-    result = shoal.run(plan, repo=repo, agent="command", agent_settings=settings, grace_s=0.5)
+    result = shoal.run(plan, repo=repo, agent="command", agent_settings=settings, grace=0.5)
 
     t = result.task("t")
     assert t.state is TaskState.FAILED
@@ -139,7 +139,7 @@ def test_missing_agent_executable_is_a_readable_failure(repo: Path, tmp_path: Pa
 def test_worker_reporting_blocked_is_blocked_without_retry(repo: Path, tmp_path: Path) -> None:
     plan = write_plan(tmp_path, [{"id": "t", "owns": ["t.txt"], "retries": 3, "prompt": "x"},
                                  {"id": "u", "owns": ["u.txt"], "after": ["t"], "prompt": "y"}])
-    result = shoal.run(plan, repo=repo, agent="command", grace_s=0.5,
+    result = shoal.run(plan, repo=repo, agent="command", grace=0.5,
                        agent_settings=fake_agent("blocked"))
     t = result.task("t")
     assert t.state is TaskState.BLOCKED and t.attempts == 1
@@ -151,7 +151,7 @@ def test_failing_setup_command_fails_the_task_with_its_output(repo: Path, tmp_pa
     setup = py_command("import sys; print('npm: lockfile is broken'); sys.exit(4)")
     plan = write_plan(tmp_path, [{"id": "t", "owns": ["t.txt"], "retries": 2,
                                   "run": ["echo t > t.txt"]}], setup=[setup])
-    result = shoal.run(plan, repo=repo, grace_s=0.5)
+    result = shoal.run(plan, repo=repo, grace=0.5)
     t = result.task("t")
     assert t.state is TaskState.FAILED and t.attempts == 1  # the same every time: no retry
     assert "setup command" in (t.reason or "") and "exit code 4" in (t.reason or "")
@@ -161,7 +161,7 @@ def test_failing_setup_command_fails_the_task_with_its_output(repo: Path, tmp_pa
 def test_hang_after_reporting_pass_still_counts(repo: Path, tmp_path: Path) -> None:
     plan = write_plan(tmp_path, [{"id": "t", "owns": ["t.txt"], "timeout": "1s",
                                   "prompt": "x\n\n## Files to Modify\n- t.txt\n"}])
-    result = shoal.run(plan, repo=repo, agent="command", grace_s=0.2,
+    result = shoal.run(plan, repo=repo, agent="command", grace=0.2,
                        agent_settings=fake_agent("hang-after-result"))
     assert result.ok, result.to_json()
     assert show(repo, result.integration_branch, "t.txt") is not None
@@ -176,7 +176,7 @@ def test_fail_fast_starts_nothing_new_and_lets_running_tasks_finish(repo: Path,
         {"id": "later2", "owns": ["l2.txt"], "after": ["long"], "run": ["echo 2 > l2.txt"]},
     ], max_parallel=2)
 
-    result = shoal.run(plan, repo=repo, fail_fast=True, grace_s=0.5)
+    result = shoal.run(plan, repo=repo, fail_fast=True, grace=0.5)
 
     assert result.state is RunState.FAILED
     assert result.task("bad").state is TaskState.FAILED
@@ -198,7 +198,7 @@ def test_all_parallel_workers_failing_falls_back_to_one_at_a_time(repo: Path,
              for i in range(9)]
     plan = write_plan(tmp_path, tasks, max_parallel=3)
 
-    result = shoal.run(plan, repo=repo, grace_s=0.5)
+    result = shoal.run(plan, repo=repo, grace=0.5)
 
     fallback = run_events(repo, result.run_id, "fallback_sequential")
     assert len(fallback) == 1 and "one at a time" in fallback[0].data["message"]
@@ -210,3 +210,31 @@ def test_all_parallel_workers_failing_falls_back_to_one_at_a_time(repo: Path,
                    for b in runs), (a, runs)
     for i in range(3, 9):
         assert result.task(f"t{i}").state is TaskState.SUCCEEDED
+
+
+def test_failures_in_waves_with_a_success_do_not_fall_back(repo: Path, tmp_path: Path) -> None:
+    """Three failures in a row, each beside a running task, used to fall back (issue 14, item
+    8); seed 001 falls back only when every worker of a wave fails. ok1 runs until the three
+    failures are in, so they come one after another beside it."""
+    done = tmp_path / "done"
+    wait = (f"for i in $(seq 600); do [ -e {done}-f1 ] && [ -e {done}-f2 ] && [ -e {done}-f3 ] "
+            "&& break; sleep 0.05; done")
+
+    def fails(tid: str) -> dict[str, object]:
+        return {"id": tid, "owns": [f"{tid}.txt"], "retries": 0,
+                "run": [f"touch {done}-{tid}", "exit 1"]}
+
+    tasks = [fails("f1"), {"id": "ok1", "owns": ["ok1.txt"], "run": [wait, "echo 1 > ok1.txt"]},
+             fails("f2"), fails("f3"), {"id": "ok2", "owns": ["ok2.txt"], "run": ["echo 2 > ok2.txt"]},
+             {"id": "ok3", "owns": ["ok3.txt"], "run": ["echo 3 > ok3.txt"]}]
+    plan = write_plan(tmp_path, tasks, max_parallel=3)
+    waves = [sorted(w["tasks"]) for w in shoal.schedule(plan).to_json()["waves"]]
+    assert waves == [["f1", "f2", "ok1"], ["f3", "ok2", "ok3"]]  # what the rule judges by
+
+    result = shoal.run(plan, repo=repo, grace=0.5)
+
+    assert run_events(repo, result.run_id, "fallback_sequential") == []
+    assert {t.task_id for t in result.tasks if t.state is TaskState.SUCCEEDED} == {"ok1", "ok2", "ok3"}
+    starts = {a.task_id: a.started_at for a in attempts(repo, result.run_id)}
+    ok1_end = attempts(repo, result.run_id, "ok1")[0].ended_at
+    assert starts["f3"] < ok1_end  # f3 did run beside ok1: the old rule would have fired

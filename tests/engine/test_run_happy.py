@@ -55,7 +55,7 @@ def test_parallel_tasks_and_a_dependent_land_once_each(repo: Path, tmp_path: Pat
     ])
     before = user_state(repo)
 
-    result = shoal.run(plan, repo=repo, grace_s=0.5)
+    result = shoal.run(plan, repo=repo, grace=0.5)
 
     assert result.state is RunState.SUCCEEDED, result.to_json()
     assert {t.task_id: t.state for t in result.tasks} == {
@@ -88,7 +88,7 @@ def test_work_lands_only_on_the_integration_branch(repo: Path, tmp_path: Path) -
     head = git_out(repo, "rev-parse", "HEAD")
     plan = write_plan(tmp_path, [{"id": "t", "owns": ["src/app.py"],
                                   "run": ["echo 'def main(): return 2' > src/app.py"]}])
-    result = shoal.run(plan, repo=repo, grace_s=0.5)
+    result = shoal.run(plan, repo=repo, grace=0.5)
     assert result.ok
     assert git_out(repo, "rev-parse", "HEAD") == head
     assert (repo / "src/app.py").read_text() == "def main():\n    return 1\n"
@@ -109,7 +109,7 @@ def test_isolation_modes_run_a_small_plan(repo: Path, tmp_path: Path, isolation:
     ])
     before = user_state(repo)
 
-    result = shoal.run(plan, repo=repo, isolation=isolation, grace_s=0.5)
+    result = shoal.run(plan, repo=repo, isolation=isolation, grace=0.5)
 
     assert result.ok, result.to_json()
     branch = result.integration_branch
@@ -135,7 +135,7 @@ def test_shared_workspace_modes_retry_a_failed_task(repo: Path, tmp_path: Path,
          "run": ["echo A > a.txt", f"test -f {flag} || {{ touch {flag}; exit 1; }}"]},
         {"id": "b", "owns": ["b.txt"], "after": ["a"], "run": ["echo B > b.txt"]},
     ])
-    result = shoal.run(plan, repo=repo, isolation=isolation, grace_s=0.5)
+    result = shoal.run(plan, repo=repo, isolation=isolation, grace=0.5)
     assert result.ok, result.to_json()
     assert result.task("a").attempts == 2
     assert show(repo, result.integration_branch, "b.txt") == "B\n"
@@ -150,7 +150,7 @@ def test_dirty_working_tree_is_left_alone_and_noted(repo: Path, tmp_path: Path) 
     plan = write_plan(tmp_path, [{"id": "t", "owns": ["src/app.py", "copy.txt"],
                                   "run": ["cp src/app.py copy.txt", "echo new > src/app.py"]}])
 
-    result = shoal.run(plan, repo=repo, grace_s=0.5)
+    result = shoal.run(plan, repo=repo, grace=0.5)
 
     assert result.ok, result.to_json()
     notes = run_events(repo, result.run_id, "note")
@@ -208,7 +208,7 @@ def test_verify_commands_run_on_the_merged_result(repo: Path, tmp_path: Path) ->
         {"id": "a", "owns": ["a.txt"], "run": ["echo A > a.txt"]},
         {"id": "b", "owns": ["b.txt"], "after": ["a"], "run": ["echo B > b.txt"], "verify": [check]},
     ])
-    result = shoal.run(plan, repo=repo, grace_s=0.5)
+    result = shoal.run(plan, repo=repo, grace=0.5)
     assert result.ok, result.to_json()
 
 

@@ -24,7 +24,7 @@ from .conftest import alive_with, attempts, git_out, show, start_cli, user_state
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc and pidfds")
 
-FAST = {"isolation": "none", "track_changes": False, "grace_s": 0.3}
+FAST = {"isolation": "none", "track_changes": False, "grace": 0.3}
 
 
 @pytest.fixture
@@ -95,7 +95,7 @@ def test_tracked_tasks_run_here_too_and_each_gets_exactly_its_own_changes(
     plan = _plan(tmp_path, tasks)
     before = user_state(repo)
 
-    result = shoal.run(plan, repo=repo, max_parallel=4, isolation="none", grace_s=0.3)
+    result = shoal.run(plan, repo=repo, max_parallel=4, isolation="none", grace=0.3)
 
     assert sorted(inline_starts) == sorted([*ids, "stray"])  # tracked, and on this thread
     for i in ids:  # attempts that ended together shared snapshots; each still got its own
@@ -116,7 +116,7 @@ def test_slow_snapshots_send_tracked_attempts_back_to_worker_threads(
     plan = _plan(tmp_path, [{"id": i, "owns": [f"out/{i}.txt"],
                              "run": [f"mkdir -p out && echo {i} > out/{i}.txt"]} for i in ids])
 
-    result = shoal.run(plan, repo=repo, max_parallel=4, isolation="none", grace_s=0.3)
+    result = shoal.run(plan, repo=repo, max_parallel=4, isolation="none", grace=0.3)
 
     assert result.ok, result.to_json()
     assert inline_starts == []  # the first task's snapshot was slow: threads took the rest

@@ -62,7 +62,7 @@ def test_silent_worker_is_stopped_by_the_idle_timeout(repo: Path, tmp_path: Path
     ])
     started = time.monotonic()
 
-    result = shoal.run(plan, repo=repo, idle_timeout=1.0, grace_s=0.3)
+    result = shoal.run(plan, repo=repo, idle_timeout=1.0, grace=0.3)
 
     assert time.monotonic() - started < 20
     quiet = result.task("quiet")
@@ -78,7 +78,7 @@ def test_idle_timeout_comes_from_the_plan(repo: Path, tmp_path: Path) -> None:
         {"id": "quiet", "owns": ["q.txt"], "retries": 0, "run": ["exec sleep 60"]},
     ], defaults={"timeout": "30s", "retries": 0, "idle_timeout": "1s"})
     started = time.monotonic()
-    result = shoal.run(plan, repo=repo, grace_s=0.3)
+    result = shoal.run(plan, repo=repo, grace=0.3)
     assert time.monotonic() - started < 15
     assert "idle timeout" in (result.task("quiet").reason or "")
 
@@ -91,7 +91,7 @@ def test_worker_hanging_after_its_result_is_stopped_and_its_result_stands(
     ])
     started = time.monotonic()
 
-    result = shoal.run(plan, repo=repo, result_grace_s=0.5, grace_s=0.3)
+    result = shoal.run(plan, repo=repo, result_grace=0.5, grace=0.3)
 
     assert time.monotonic() - started < 15
     hangs = result.task("hangs")
@@ -113,7 +113,7 @@ def test_rate_limit_pauses_and_retries_without_counting_as_a_failure(
     started = time.monotonic()
 
     result = shoal.run(plan, repo=repo, agent="command", agent_settings=settings,
-                       rate_limit_backoff_s=0.3)
+                       rate_limit_backoff=0.3)
 
     took = time.monotonic() - started
     assert result.task("limited").state is TaskState.SUCCEEDED  # retries: 0, yet it went on

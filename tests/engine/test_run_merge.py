@@ -34,7 +34,7 @@ def test_conflict_between_parallel_tasks_fails_the_later_one(repo: Path, tmp_pat
     ], max_parallel=2)
     before = user_state(repo)
 
-    result = shoal.run(plan, repo=repo, on_violation="warn", grace_s=0.5)
+    result = shoal.run(plan, repo=repo, on_violation="warn", grace=0.5)
 
     first, second = result.task("first"), result.task("second")
     assert first.state is TaskState.SUCCEEDED
@@ -64,7 +64,7 @@ def test_failing_verify_gate_fails_the_task_and_keeps_the_branch(repo: Path, tmp
         {"id": "after-bad", "owns": ["c.txt"], "after": ["bad"], "run": ["echo c > c.txt"]},
     ], verify=[gate])
 
-    result = shoal.run(plan, repo=repo, grace_s=0.5)
+    result = shoal.run(plan, repo=repo, grace=0.5)
 
     good, bad = result.task("good"), result.task("bad")
     assert good.state is TaskState.SUCCEEDED
@@ -86,6 +86,6 @@ def test_task_verify_runs_after_the_plan_gates(repo: Path, tmp_path: Path) -> No
         {"id": "t", "owns": ["t.txt"], "run": ["echo t > t.txt"],
          "verify": [py_command(f"open({str(order)!r}, 'a').write('task\\n')")]},
     ], verify=[py_command(f"open({str(order)!r}, 'a').write('plan\\n')")])
-    result = shoal.run(plan, repo=repo, grace_s=0.5)
+    result = shoal.run(plan, repo=repo, grace=0.5)
     assert result.ok
     assert order.read_text() == "plan\ntask\n"

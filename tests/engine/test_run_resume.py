@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -28,6 +27,7 @@ from .conftest import (
     show,
     start_cli,
     user_state,
+    wait_for_run,
     write_plan,
 )
 
@@ -61,25 +61,6 @@ def _plan(tmp_path: Path, *, dawdle_s: float = 1.0, **top: object) -> Path:
 
 def _marker(tmp_path: Path) -> str:
     return f"shoal-test-marker-{abs(hash(str(tmp_path)))}"
-
-
-def _wait_for(repo: Path, ready: Callable[[Store, str], bool], proc: subprocess.Popen[bytes],
-              timeout: float = 30) -> str:
-    """Poll the state database until `ready(store, run_id)` for the latest run; its id."""
-    path = default_db_path(repo / ".git")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "the orchestrator ended before the moment to kill it"
-        if path.exists():
-            store = Store.open(path, create=False)
-            try:
-                run = store.latest_run()
-                if run is not None and ready(store, run.id):
-                    return run.id
-            finally:
-                store.close()
-        time.sleep(0.02)
-    raise AssertionError("timed out waiting for the run to get there")
 
 
 def _wait_for_processes(marker: str, count: int, proc: subprocess.Popen[bytes],
@@ -136,7 +117,7 @@ def test_kill_9_while_workers_run_then_resume(repo: Path, tmp_path: Path, isolat
     proc = start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain",
                       "--isolation", isolation)
     started = 1 if isolation == "branch" else 2  # branch: one task at a time
-    run_id = _wait_for(repo, lambda s, r: len(_kinds(s, r, "task_started")) >= started, proc)
+    run_id = wait_for_run(repo, lambda s, r: len(_kinds(s, r, "task_started")) >= started, proc)
     marker = _marker(tmp_path)
     _wait_for_processes(marker, started, proc)  # the workers are up
     _kill(proc)
@@ -159,7 +140,7 @@ def test_kill_9_while_workers_run_then_resume(repo: Path, tmp_path: Path, isolat
 def test_kill_9_right_after_a_merge_then_resume(repo: Path, tmp_path: Path) -> None:
     plan = _plan(tmp_path, dawdle_s=0.5)
     proc = start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain")
-    run_id = _wait_for(repo, lambda s, r: bool(_kinds(s, r, "merged")), proc)
+    run_id = wait_for_run(repo, lambda s, r: bool(_kinds(s, r, "merged")), proc)
     _kill(proc)
     merged = _merged_before(repo, run_id)
     assert merged  # at least the first merge landed
@@ -181,7 +162,7 @@ def test_kill_9_while_a_verify_gate_runs_then_resume(repo: Path, tmp_path: Path)
     gate, marker = _slow_gate(tmp_path)
     plan = _plan(tmp_path, dawdle_s=0.1, verify=[gate])
     proc = start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain")
-    run_id = _wait_for(repo, lambda s, r: bool(_kinds(s, r, "merge_started")), proc)
+    run_id = wait_for_run(repo, lambda s, r: bool(_kinds(s, r, "merge_started")), proc)
     _wait_for_processes(marker, 1, proc)  # inside the gate
     _kill(proc)
     assert alive_with(marker)  # the gate outlives the orchestrator
@@ -199,7 +180,7 @@ def test_ctrl_c_while_a_verify_gate_runs_stops_it_at_once(repo: Path, tmp_path: 
     gate, marker = _slow_gate(tmp_path)
     plan = _plan(tmp_path, dawdle_s=0.1, verify=[gate])
     proc = start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain")
-    run_id = _wait_for(repo, lambda s, r: bool(_kinds(s, r, "merge_started")), proc)
+    run_id = wait_for_run(repo, lambda s, r: bool(_kinds(s, r, "merge_started")), proc)
     _wait_for_processes(marker, 1, proc)  # inside the gate
     proc.send_signal(signal.SIGINT)
     started = time.monotonic()
@@ -231,7 +212,7 @@ def merge_then_die(self, task, head, **kwargs):
 
 merge.MergeQueue.merge = merge_then_die
 import shoal
-shoal.run(sys.argv[1], repo=sys.argv[2], grace_s=0.5)
+shoal.run(sys.argv[1], repo=sys.argv[2], grace=0.5)
 """
 
 
@@ -260,7 +241,7 @@ def test_kill_9_between_the_merge_and_its_record_then_resume(repo: Path, tmp_pat
 def test_ctrl_c_interrupts_cleanly_and_resume_finishes(repo: Path, tmp_path: Path) -> None:
     plan = _plan(tmp_path, dawdle_s=60)
     proc = start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain")
-    run_id = _wait_for(repo, lambda s, r: len(_kinds(s, r, "task_started")) >= 2, proc)
+    run_id = wait_for_run(repo, lambda s, r: len(_kinds(s, r, "task_started")) >= 2, proc)
     _wait_for_processes(_marker(tmp_path), 2, proc)  # the workers are up
     proc.send_signal(signal.SIGINT)
     assert proc.wait(30) == 130, (tmp_path / "orchestrator.log").read_text()
@@ -283,7 +264,7 @@ def test_ctrl_c_interrupts_cleanly_and_resume_finishes(repo: Path, tmp_path: Pat
 def test_a_second_run_on_the_same_repository_is_refused(repo: Path, tmp_path: Path) -> None:
     plan = _plan(tmp_path, dawdle_s=1.0)
     first = start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain")
-    run_id = _wait_for(repo, lambda s, r: bool(_kinds(s, r, "task_started")), first)
+    run_id = wait_for_run(repo, lambda s, r: bool(_kinds(s, r, "task_started")), first)
 
     with pytest.raises(RunInProgressError) as info:
         shoal.run(plan, repo=repo)
@@ -314,7 +295,7 @@ def test_retry_failed_runs_only_what_failed_on_top_of_the_integration_branch(
                  "echo f > f.txt"]},
         {"id": "after", "owns": ["z.txt"], "after": ["flaky"], "run": ["echo z > z.txt"]},
     ])
-    first = shoal.run(plan, repo=repo, grace_s=0.5)
+    first = shoal.run(plan, repo=repo, grace=0.5)
     assert first.state is RunState.FAILED
     assert first.task("flaky").state is TaskState.FAILED and first.task("flaky").attempts == 2
     assert first.task("after").state is TaskState.SKIPPED
@@ -362,7 +343,7 @@ def test_kill_9_after_a_task_finished_in_a_shared_tree(repo: Path, tmp_path: Pat
     ])
     proc = start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain",
                       "--isolation", isolation)
-    _wait_for(repo, lambda s, r: s.task(r, "x").state is TaskState.SUCCEEDED, proc)
+    wait_for_run(repo, lambda s, r: s.task(r, "x").state is TaskState.SUCCEEDED, proc)
     _kill(proc)
     slow.unlink()
 
@@ -385,8 +366,8 @@ def test_resume_keeps_the_agent_settings_of_the_run(repo: Path, tmp_path: Path) 
     ])
     script = tmp_path / "crash.py"
     script.write_text(CRASH_AFTER_UPDATE_REF.replace(
-        "shoal.run(sys.argv[1], repo=sys.argv[2], grace_s=0.5)",
-        f"shoal.run(sys.argv[1], repo=sys.argv[2], grace_s=0.5, agent='command', "
+        "shoal.run(sys.argv[1], repo=sys.argv[2], grace=0.5)",
+        f"shoal.run(sys.argv[1], repo=sys.argv[2], grace=0.5, agent='command', "
         f"agent_settings={fake_agent('ok')!r})"))
     done = subprocess.run([sys.executable, str(script), str(plan), str(repo), "p"], timeout=60,
                           capture_output=True, check=False)
@@ -402,7 +383,7 @@ def test_resume_keeps_the_agent_settings_of_the_run(repo: Path, tmp_path: Path) 
 def test_a_new_run_stops_the_workers_a_killed_run_left_behind(repo: Path, tmp_path: Path) -> None:
     plan = _plan(tmp_path, dawdle_s=60)
     proc = start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain")
-    first = _wait_for(repo, lambda s, r: len(_kinds(s, r, "task_started")) >= 2, proc)
+    first = wait_for_run(repo, lambda s, r: len(_kinds(s, r, "task_started")) >= 2, proc)
     marker = _marker(tmp_path)
     _wait_for_processes(marker, 2, proc)  # the workers are up
     _kill(proc)
@@ -410,7 +391,7 @@ def test_a_new_run_stops_the_workers_a_killed_run_left_behind(repo: Path, tmp_pa
 
     other = write_plan(tmp_path, [{"id": "x", "owns": ["x.txt"], "run": ["echo x > x.txt"]}],
                        name="other.yaml")
-    result = shoal.run(other, repo=repo, grace_s=0.5)
+    result = shoal.run(other, repo=repo, grace=0.5)
 
     assert result.ok
     assert alive_with(marker) == []  # the new run stopped the old run's workers
@@ -430,7 +411,7 @@ def test_resume_uses_the_workspace_root_the_run_recorded(repo: Path, tmp_path: P
     plan = _plan(tmp_path, dawdle_s=0.5)
     proc = start_cli(tmp_path, "run", plan, "--repo", repo, "--progress", "plain",
                      "--workspace-root", tmp_path / "ws1")
-    run_id = _wait_for(repo, lambda s, r: bool(_kinds(s, r, "merged")), proc)
+    run_id = wait_for_run(repo, lambda s, r: bool(_kinds(s, r, "merged")), proc)
     _kill(proc)
     monkeypatch.setenv("SHOAL_WORKSPACE_ROOT", str(tmp_path / "ws2"))
     result = shoal.resume(repo=repo)

@@ -61,7 +61,7 @@ def make_run(folder: Path, tasks: list[dict[str, object]], *, top: dict[str, obj
     data["tasks"] = tasks
     plan = folder / "plan.json"
     plan.write_text(json.dumps(data, indent=1), encoding="utf-8")
-    result = shoal.run(plan, repo=repo, grace_s=0.5, **options)  # type: ignore[arg-type]
+    result = shoal.run(plan, repo=repo, grace=0.5, **options)  # type: ignore[arg-type]
     return Ran(repo, plan, result)
 
 

@@ -83,6 +83,9 @@ def test_a_fallback_to_one_at_a_time_is_no_breach(failing_run: Ran) -> None:
         assert list(store.events(failing_run.run_id, kinds=["fallback_sequential"]))
     report = assert_audit_passes(failing_run.repo, failing_run.run_id)
     assert report.slots == 2
+    # f1 and f2 did run side by side before the fall-back: that wave is judged, not exempt
+    [wave] = [g for g in report.groups if set(g.tasks) == {"f1", "f2"}]
+    assert wave.overlapped and wave.exempt is None
 
 
 def test_a_violation_merged_with_warn_is_a_note(warn_run: Ran) -> None:

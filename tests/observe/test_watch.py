@@ -346,7 +346,7 @@ def test_run_progress_live_shows_the_same_board_as_watch(tmp_path: Path) -> None
     console = Console(record=True, width=200, force_terminal=True, color_system=None)
     display = LiveDisplay(plan, console, repo=repo)
     try:
-        result = shoal.run(plan_path, repo=repo, observer=display, grace_s=0.5)
+        result = shoal.run(plan_path, repo=repo, observer=display, grace=0.5)
     finally:
         display.close()
     assert result.ok

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from ..engine.workspace import WORKSPACE_ROOT_ENV
+from ..engine.options import WORKSPACE_ROOT_ENV
 from ..errors import ExitCode
 from .commands import SUMMARIES
 from .output import FORMAT_OPTION, Marks, emit_json

@@ -28,6 +28,7 @@ from ..errors import ExitCode, ShoalError
 from ..git import Git, MergeConflict, NotARepository, RefChanged
 from ..model import Task
 from . import naming
+from .options import DEFAULTS
 from .provision import output_tail
 from .workspace import clear_worktree
 
@@ -91,7 +92,7 @@ class MergeQueue:
     def __init__(self, git: Git, run_id: str, integration_branch: str, *,
                  verify: Sequence[str] = (), verify_timeout: float = DEFAULT_VERIFY_TIMEOUT,
                  env: Mapping[str, str] | None = None, cancel: threading.Event | None = None,
-                 grace_s: float = 5.0) -> None:
+                 grace_s: float = DEFAULTS.grace) -> None:
         self.git, self.run_id, self.branch = git, naming.check_run_id(run_id), integration_branch
         self.ref = f"refs/heads/{integration_branch}"
         self.verify, self.verify_timeout = tuple(verify), verify_timeout

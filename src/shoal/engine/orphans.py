@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from .merge import VERIFY_PIDFILE
+from .options import DEFAULTS
 
 JOURNAL = "workers.pids"  # in the run's folder
 LEGACY_PIDFILE = "worker.pid"  # per attempt folder, from shoal versions before the journal
@@ -73,7 +74,7 @@ def running_groups(run_dir: Path) -> list[int]:
     return list(live)
 
 
-def stop_orphans(run_dir: Path, run_id: str, grace_s: float = 5.0) -> list[int]:
+def stop_orphans(run_dir: Path, run_id: str, grace_s: float = DEFAULTS.grace) -> list[int]:
     """Stop the workers (and the verify gate) a killed orchestrator left running: each process
     group the journal shows running, or a pidfile in the run's folder names (TERM, `grace_s`,
     KILL). A group is only signalled while one of its processes still carries

@@ -16,7 +16,7 @@ from .. import api
 from ..agents import get_agent
 from ..errors import PlanInvalidError, ShoalError
 from ..git import Git
-from ..model import Isolation, Plan, Strategy, TaskId, TaskState
+from ..model import Plan, TaskId, TaskState
 from ..prompt import render_prompt
 from ..scheduler import PlanGraph
 from ..store import (
@@ -32,11 +32,10 @@ from ..store import (
 from . import naming
 from .context import RunContext
 from .merge import merged_tasks
-from .options import RunOptions, ViolationPolicy
+from .options import RunOptions, check_names, resolve, with_workspace_root
 from .orphans import stop_orphans
 from .result import RunResult, open_run, repository
 from .supervisor import Observer, Supervisor
-from .workspace import WORKSPACE_ROOT_ENV
 from .workspace import workspace_root as workspace_root_for
 
 
@@ -48,14 +47,6 @@ def _checked_plan(plan: api.PlanLike, repo: Path) -> api.CheckReport:
             report.problems, hint="run `shoal check` on it to see them",
         )
     return report
-
-
-def _agent_settings(plan: Plan, given: dict[str, dict[str, Any]] | None) -> dict[str, dict[str, Any]]:
-    """The plan's `agents:` settings, with what the caller gave on top (per agent, per key)."""
-    merged = {name: dict(values) for name, values in plan.agents.items()}
-    for name, values in (given or {}).items():
-        merged[name] = {**merged.get(name, {}), **values}
-    return merged
 
 
 def _check_agents(plan: Plan, options: RunOptions) -> None:
@@ -71,58 +62,29 @@ def _prompts(report: api.CheckReport, graph: PlanGraph, slots: int) -> Callable[
     return lambda task_id: render_prompt(report.plan, task_id, contexts(task_id))
 
 
-def run(
-    plan: api.PlanLike,
-    *,
-    repo: str | os.PathLike[str] | None = None,
-    base: str = "HEAD",
-    max_parallel: int | None = None,
-    strategy: Strategy | str = Strategy.DYNAMIC,
-    isolation: Isolation | str | None = None,
-    agent: str | None = None,
-    fail_fast: bool = False,
-    on_violation: ViolationPolicy | str = ViolationPolicy.FAIL,
-    agent_settings: dict[str, dict[str, Any]] | None = None,
-    observer: Observer | None = None,
-    grace_s: float = 5.0,
-    max_output_bytes: int = 1 << 30,
-    idle_timeout: float | None = None,
-    budget_usd: float | None = None,
-    track_changes: bool = True,
-    result_grace_s: float = 30.0,
-    rate_limit_backoff_s: float = 30.0,
-    workspace_root: str | os.PathLike[str] | None = None,
-) -> RunResult:
+def run(plan: api.PlanLike, *, repo: str | os.PathLike[str] | None = None,
+        observer: Observer | None = None, origin: str = "given", **settings: Any) -> RunResult:
     """Run ``plan`` on the repository at ``repo``; the work lands on ``shoal/<run-id>``.
 
-    `grace_s` is how long a stopped worker gets between TERM and KILL; a worker that writes
-    more than `max_output_bytes` of output is stopped and fails. `idle_timeout` (seconds
-    without output) and `budget_usd` override the plan's defaults; a worker still alive
-    `result_grace_s` after printing its final result is stopped (its result stands); a rate
-    limit pauses new starts of that agent for `rate_limit_backoff_s`, doubling each time.
-    `track_changes=False` (isolation none) skips the snapshots of the shared tree taken as
-    tasks end: faster, but changes are no longer checked against each task's boundary.
-    `workspace_root` is where the run's workspaces go (default: ``$SHOAL_WORKSPACE_ROOT``, the
-    plan's ``defaults.workspace_root``, else ``<repo>.shoal`` beside the repository).
+    ``settings`` are the run settings by name (`shoal.engine.options.RunOptions`: ``base``,
+    ``max_parallel``, ``strategy``, ``isolation``, ``agent``, ``fail_fast``, ``on_violation``,
+    ``idle_timeout``, ``budget_usd``, ``track_changes``, ``workspace_root``, ``grace``,
+    ``result_grace``, ``rate_limit_backoff``, ``max_output_bytes``, ``port_base``,
+    ``agent_settings``); what is not given comes from the plan's defaults, then the
+    environment, then the built-in default. `shoal run --help` says what each does;
+    ``origin`` is what the run records as the source of the given ones.
 
     Never touches the user's working tree, index or branches. Raises
     :class:`PlanInvalidError` for a plan with errors, :class:`RunInProgressError` when
-    another run holds the repository.
+    another run holds the repository, :class:`SettingError` for an unknown or bad setting.
     """
     git = repository(repo)
     top = git.toplevel()
+    check_names(settings)
     report = _checked_plan(plan, top)
-    options = RunOptions(
-        repo=top, base=base, max_parallel=max_parallel, strategy=Strategy(strategy),
-        isolation=Isolation(isolation) if isolation else None, agent=agent,
-        fail_fast=fail_fast, on_violation=ViolationPolicy(on_violation),
-        agent_settings=_agent_settings(report.plan, agent_settings), grace_s=grace_s,
-        max_output_bytes=max_output_bytes, idle_timeout_s=idle_timeout, budget_usd=budget_usd,
-        track_changes=track_changes, result_grace_s=result_grace_s,
-        rate_limit_backoff_s=rate_limit_backoff_s,
-        workspace_root=str(workspace_root_for(git, workspace_root or os.environ.get(WORKSPACE_ROOT_ENV)
-                                              or report.plan.defaults.workspace_root)),
-    )
+    options = resolve(top, report.plan, settings, origin=origin)
+    options = with_workspace_root(options, workspace_root_for(git, options.workspace_root))
+    base = options.base
     _check_agents(report.plan, options)
     base_commit = git.resolve_commit(base)
     common = git.common_dir()
@@ -159,7 +121,7 @@ def _settle_crashed_runs(store: Store, common: Path) -> None:
         if RunState(record.state) is RunState.RUNNING:
             store.interrupt_run(record.id, reason="the orchestrator stopped unexpectedly")
             options = RunOptions.from_json(Path(record.repo), record.options)
-            stop_orphans(naming.run_dir(common, record.id), record.id, options.grace_s)
+            stop_orphans(naming.run_dir(common, record.id), record.id, options.grace)
 
 
 def _plan_snapshot(plan: Plan, conflicts: Mapping[TaskId, frozenset[TaskId]]) -> dict[str, Any]:
@@ -209,10 +171,14 @@ def _reload_plan(record: RunRecord, repo: Path) -> api.CheckReport:
 
 
 def resume(run_id: str | None = None, *, repo: str | os.PathLike[str] | None = None,
-           observer: Observer | None = None) -> RunResult:
+           observer: Observer | None = None, origin: str = "given", **settings: Any) -> RunResult:
     """Finish an interrupted run (Ctrl-C or a crash): merged work is not redone, tasks that
     were still running start a fresh attempt, work that had finished is merged without running it
-    again, every task's work is merged exactly once."""
+    again, every task's work is merged exactly once.
+
+    ``settings`` (as for `run`) change the run's recorded ones from here on; the fixed ones
+    (``base``, ``isolation``, ``workspace_root``) cannot change."""
+    check_names(settings)
     git = repository(repo)
     common = git.common_dir()
     with RunLock(common) as lock:
@@ -228,9 +194,10 @@ def resume(run_id: str | None = None, *, repo: str | os.PathLike[str] | None = N
             report = _reload_plan(record, git.toplevel())
             if RunState(record.state) is RunState.RUNNING:  # its orchestrator died
                 store.interrupt_run(record.id, reason="the orchestrator stopped unexpectedly")
-            options = RunOptions.from_json(git.toplevel(), record.options)
+            recorded = RunOptions.from_json(git.toplevel(), record.options)
+            options = _settings_again(store, record.id, report.plan, recorded, settings, origin)
             # Workers have their own sessions: a killed orchestrator's may still be running.
-            stop_orphans(naming.run_dir(common, record.id), record.id, options.grace_s)
+            stop_orphans(naming.run_dir(common, record.id), record.id, recorded.grace)
             awaiting = _reconcile(git, store, record)
             store.set_run_state(record.id, RunState.RUNNING)
             return _supervise(git, store, record.id, report, options, observer,
@@ -283,9 +250,11 @@ def _finished_heads(store: Store, run_id: str) -> dict[str, str]:
 
 
 def retry_failed(run_id: str | None = None, *, repo: str | os.PathLike[str] | None = None,
-                 observer: Observer | None = None) -> RunResult:
+                 observer: Observer | None = None, origin: str = "given",
+                 **settings: Any) -> RunResult:
     """Run again only the failed, blocked, skipped and cancelled tasks of a finished run,
-    on top of its integration branch."""
+    on top of its integration branch. ``settings`` as for `resume`."""
+    check_names(settings)
     git = repository(repo)
     common = git.common_dir()
     with RunLock(common) as lock:
@@ -298,6 +267,8 @@ def retry_failed(run_id: str | None = None, *, repo: str | os.PathLike[str] | No
                                  hint=f"`shoal resume {record.id}` finishes it")
             lock.set_run_id(record.id)
             report = _reload_plan(record, git.toplevel())
+            recorded = RunOptions.from_json(git.toplevel(), record.options)
+            options = _settings_again(store, record.id, report.plan, recorded, settings, origin)
             again = {TaskState.FAILED, TaskState.BLOCKED, TaskState.SKIPPED, TaskState.CANCELLED}
             fresh: dict[str, int] = {}
             for task in store.tasks(record.id):
@@ -308,8 +279,23 @@ def retry_failed(run_id: str | None = None, *, repo: str | os.PathLike[str] | No
             if not fresh:
                 raise ShoalError(f"run {record.id} has no failed, blocked or skipped task to retry")
             store.set_run_state(record.id, RunState.RUNNING)
-            options = RunOptions.from_json(git.toplevel(), record.options)
             return _supervise(git, store, record.id, report, options, observer,
                               ignore_attempts_before=fresh)
         finally:
             store.close()
+
+
+def _settings_again(store: Store, run_id: str, plan: Plan, recorded: RunOptions,
+                    given: Mapping[str, Any], origin: str) -> RunOptions:
+    """`resume` and `--retry-failed`: the run's recorded settings with the given ones on top,
+    recorded for what follows (and for `shoal audit`, which judges the run by them)."""
+    options = resolve(recorded.repo, plan, given, recorded=recorded, origin=origin)
+    _check_agents(plan, options)
+    before, after = recorded.to_json(), options.to_json()
+    changed = [f"{k} {before.get(k)!r} -> {v!r}" for k, v in after.items()
+               if k != "sources" and before.get(k) != v]
+    if changed:
+        store.set_run_options(run_id, after)
+        store.append_event(run_id, "note", data={
+            "message": f"settings changed ({origin}): {', '.join(changed)}"})
+    return options

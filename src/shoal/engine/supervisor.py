@@ -8,17 +8,16 @@ moment leaves a run that `shoal resume` can finish.
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 import os
 import threading
 import time
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, cast
 
 from .. import process
-from ..agents import Agent, ErrorKind, ResultStatus, get_agent
+from ..agents import Agent, ErrorKind, get_agent
 from ..git import Git
 from ..model import Isolation, Strategy, TaskId, TaskState
 from ..scheduler import PlanGraph, blocked_by_failure, next_tasks, plan_waves
@@ -29,37 +28,16 @@ from .context import RunContext
 from .executor import Executor, LocalExecutor
 from .inbox import Inbox
 from .inline import InlineAttempts, interrupts_deferred
-from .merge import MergeOutcome, MergeQueue
 from .limits import MAX_RATE_LIMITS, Limits, reported_cost
+from .merge import MergeQueue
+from .messages import AttemptDone, MergeDone, Observer
 from .options import ViolationPolicy
 from .orphans import WorkerJournal
 from .refguard import RefGuard
+from .retries import Tally, WaveFallback
 from .statusfiles import StatusWriter
 from .worker import AttemptReport, AttemptSpec, run_attempt
 from .workspace import Workspace, WorkspaceBackend, backend_for
-
-TIMEOUT_GROWTH = 1.5  # seed 001: retry a timeout once with a longer limit
-Observer = Callable[[list[Event]], None]
-
-
-@dataclass(frozen=True)
-class _MergeDone:
-    task_id: str
-    outcome: MergeOutcome | BaseException
-    workspace: Workspace | None  # the attempt's, given back once the merge is done
-
-
-@dataclass(frozen=True)
-class _AttemptDone:
-    spec: AttemptSpec
-    report: AttemptReport | BaseException
-
-
-@dataclass
-class _Counters:
-    timeouts: dict[str, int] = field(default_factory=dict)
-    failures: dict[str, int] = field(default_factory=dict)
-    attempts: dict[str, int] = field(default_factory=dict)
 
 
 class Supervisor:
@@ -84,7 +62,7 @@ class Supervisor:
         self.waves = (
             plan_waves(self.graph, self.slots) if self.options.strategy is Strategy.WAVES else None
         )
-        self.inbox: Inbox[_AttemptDone | _MergeDone] = Inbox()
+        self.inbox: Inbox[AttemptDone | MergeDone] = Inbox()
         self.inline = ctx.executor_factory is LocalExecutor and process.pidfds_work()
         self.cancel = threading.Event()
         self.halt = threading.Event()  # what workers watch: set on ^C and when the run stops
@@ -96,9 +74,10 @@ class Supervisor:
         self.executing: dict[str, AttemptSpec] = {}
         self.merging: set[str] = set()
         self.free_slots: list[int] = list(range(self.slots))
-        self.counters = _Counters()
+        self.tally = Tally()
         self.stopping = False  # --fail-fast: start nothing new
-        self.failed_stretch = 0  # consecutive failed attempts that ran beside others
+        self.fallback = WaveFallback(  # seed 001: a wave whose workers all failed
+            (w.wave_id, w.tasks) for w in (self.waves or plan_waves(self.graph, self.slots)))
         self.sequential = False
         self.last_seq = 0
         self.final: tuple[RunRecord, list[TaskRecord]] | None = None  # the run as it ended
@@ -107,21 +86,17 @@ class Supervisor:
         self.base_env = {os.fsencode(k): os.fsencode(v) for k, v in process.clean_env().items()}
         # starts to make once the pass's store batch has committed
         self.deferred: list[Callable[[], None]] = []
-        tracking: dict[str, Any] = {} if self.isolation is not Isolation.NONE or self.options.track_changes \
-            else {"track_changes": False}
         self.workspaces = self.options.workspaces(ctx.git.common_dir(), self.run_id)
         self.backend: WorkspaceBackend = backend_for(
             self.isolation, ctx.git, self.run_id,
             setup=self.plan.setup, copy=self.plan.copy, port_base=self.options.port_base,
-            workspaces=self.workspaces, **tracking)
-        defaults = self.plan.defaults
-        self.idle_timeout = self.options.idle_timeout_s or defaults.idle_timeout
-        self.limits = Limits(budget_usd=self.options.budget_usd or defaults.budget_usd,
-                             backoff_s=self.options.rate_limit_backoff_s)
+            workspaces=self.workspaces, track_changes=self.options.track_changes)
+        self.limits = Limits(budget_usd=self.options.budget_usd,
+                             backoff_s=self.options.rate_limit_backoff)
         self.stop_reason = "not started: --fail-fast after a failure"
         self.merges = MergeQueue(ctx.git, self.run_id, ctx.integration_branch,
                                  verify=self.plan.defaults.verify, cancel=self.cancel,
-                                 grace_s=self.options.grace_s)
+                                 grace_s=self.options.grace)
         self.status = StatusWriter(ctx.run_dir, self.plan, self.store, self.run_id, git=ctx.git,
                                    integration_branch=ctx.integration_branch)
         self.journal = WorkerJournal(ctx.run_dir)  # every worker's process group: see engine.orphans
@@ -139,7 +114,7 @@ class Supervisor:
         self._load_state()
         workers = self.ctx.executor_factory(self.slots)
         merger = self.ctx.executor_factory(1)
-        messages: list[_AttemptDone | _MergeDone] = []
+        messages: list[AttemptDone | MergeDone] = []
         try:
             with self.store.batch():
                 for task_id, head in self.merge_first.items():
@@ -168,13 +143,13 @@ class Supervisor:
         self.inbox.close()
         return self._finish()
 
-    def _wait_for_messages(self) -> list[_AttemptDone | _MergeDone]:
+    def _wait_for_messages(self) -> list[AttemptDone | MergeDone]:
         """Every report waiting, after waiting up to half a second for the first; with the
         reports of the attempts this thread runs whose worker exited or had to be stopped."""
         if not self.here:
             return self.inbox.wait(0.5)[0]
         messages, ended = self.here.wait(self.inbox)
-        return [*messages, *(_AttemptDone(spec, outcome) for spec, outcome in ended)]
+        return [*messages, *(AttemptDone(spec, outcome) for spec, outcome in ended)]
 
     def _later(self, executor: Executor, job: Callable[[], Any],
                on_done: Callable[[Any], None]) -> None:
@@ -188,24 +163,18 @@ class Supervisor:
 
     def _begin_here(self, spec: AttemptSpec) -> None:
         if (outcome := self.here.begin(spec)) is not None:  # it did not start
-            self.inbox.put(_AttemptDone(spec, outcome))
+            self.inbox.put(AttemptDone(spec, outcome))
 
     def _load_state(self) -> None:
         for task_id, state in self.store.task_states(self.run_id).items():
             self._set_state(task_id, TaskState(state))
         for attempt in self.store.attempts(self.run_id):
-            c = self.counters
-            c.attempts[attempt.task_id] = max(c.attempts.get(attempt.task_id, 0), attempt.number)
             earlier = self.ignore_before and (attempt.task_id not in self.ignore_before or
                                               attempt.number <= self.ignore_before[attempt.task_id])
             if not earlier:  # --retry-failed: the retry has a budget of its own
                 self.limits.spend(reported_cost(attempt.result))
-            if attempt.number <= self.ignore_before.get(attempt.task_id, 0):
-                continue
-            if attempt.state == AttemptState.TIMEOUT.value:
-                c.timeouts[attempt.task_id] = c.timeouts.get(attempt.task_id, 0) + 1
-            elif attempt.state in (AttemptState.FAILED.value, AttemptState.CRASHED.value):
-                c.failures[attempt.task_id] = c.failures.get(attempt.task_id, 0) + 1
+            self.tally.started(attempt.task_id, attempt.number, state=attempt.state,
+                               counts=attempt.number > self.ignore_before.get(attempt.task_id, 0))
         if self.limits.budget is not None and self.limits.spent >= self.limits.budget:
             self._budget_spent()  # a resumed run whose budget was already spent
 
@@ -251,9 +220,10 @@ class Supervisor:
         assert recorded == [spec.attempt for spec in specs], recorded
         for spec in specs:
             task_id = spec.task.id
-            self.counters.attempts[task_id] = spec.attempt
+            self.tally.started(task_id, spec.attempt)
             self._set_state(task_id, TaskState.RUNNING)
             self.executing[task_id] = spec
+            self.fallback.started(task_id)
             if self.inline and self.backend.inline_ok:
                 self.deferred.append(functools.partial(self._begin_here, spec))
             else:
@@ -264,15 +234,14 @@ class Supervisor:
         return cast("tuple[set[TaskId], set[TaskId]]", (self.succeeded, self.finished))
 
     def _attempt_ended(self, spec: AttemptSpec, report: AttemptReport | BaseException) -> None:
-        self.inbox.put(_AttemptDone(spec, report))
+        self.inbox.put(AttemptDone(spec, report))
 
     def _spec(self, task_id: str) -> AttemptSpec:
         """The next attempt of `task_id`, on the next free slot."""
         task = self.plan.task(task_id)
-        number = self.counters.attempts.get(task_id, 0) + 1
+        number = self.tally.next_attempt(task_id)
         slot = self.free_slots.pop(0)
-        timeout = task.timeout or self.plan.defaults.timeout
-        timeout *= TIMEOUT_GROWTH ** self.counters.timeouts.get(task_id, 0)
+        timeout = self.tally.timeout_for(task_id, task.timeout or self.plan.defaults.timeout)
         attempt_dir = naming.attempt_dir(self.ctx.git.common_dir(), self.run_id, task_id, number)
         # The merge queue set the head before reporting the merges this task waits for; asking
         # git per task would cost a process on the supervisor's thread.
@@ -285,9 +254,9 @@ class Supervisor:
             env={"SHOAL_RUN_ID": self.run_id,
                  "SHOAL_PORT_BASE": str(naming.ports_for(self.options.port_base, slot))},
             base_env=self.base_env,
-            grace_s=self.options.grace_s, max_output_bytes=self.options.max_output_bytes,
+            grace_s=self.options.grace, max_output_bytes=self.options.max_output_bytes,
             parallel_phase=self.plan.phase(task.phase).parallel,
-            idle_timeout_s=self.idle_timeout, result_grace_s=self.options.result_grace_s,
+            idle_timeout_s=self.options.idle_timeout, result_grace_s=self.options.result_grace,
             journal=self.journal)
 
     def _attempt(self, spec: AttemptSpec) -> AttemptReport:
@@ -304,8 +273,8 @@ class Supervisor:
         return self.agents[name]
 
     # -- messages ----------------------------------------------------------------------------
-    def _handle(self, message: _AttemptDone | _MergeDone, merger: Executor) -> None:
-        if isinstance(message, _MergeDone):
+    def _handle(self, message: AttemptDone | MergeDone, merger: Executor) -> None:
+        if isinstance(message, MergeDone):
             self._merged(message)
             return
         spec = message.spec
@@ -317,6 +286,7 @@ class Supervisor:
             self._attempt_failed(spec, AttemptState.CRASHED, f"internal error: {report!r}", None)
             return
         if report.cancelled:
+            self._note_outcome(spec.task.id, None)
             if not self.cancel.is_set():  # stopped because the run stops, not by ^C
                 self._stopped_with_run(report)
             return
@@ -335,23 +305,13 @@ class Supervisor:
         elif report.result.ok and not report.flooded:
             self._attempt_succeeded(report, merger)
         else:
-            state = AttemptState.TIMEOUT if report.timed_out else (
-                AttemptState.CRASHED if report.result.error is ErrorKind.CRASH or report.flooded
-                else AttemptState.FAILED
-            )
-            reason = report.result.summary or report.error or "the worker failed"
-            if report.idled:
-                reason = (f"no output for {self.idle_timeout:g}s, so it was stopped "
-                          f"(idle timeout; see {spec.log_path})")
-            if report.flooded:
-                reason = (f"flooded its output: more than {self.options.max_output_bytes} bytes "
-                          f"of output, so it was stopped (see {spec.log_path})")
+            state, reason = report.failure()
             self._attempt_failed(spec, state, reason, report)
             self._release(report.workspace)
 
     def _attempt_succeeded(self, report: AttemptReport, merger: Executor) -> None:
         spec, task_id = report.spec, report.task_id
-        self._note_outcome(ok=True)
+        self._note_outcome(task_id, ok=True)
         head = report.head
         if report.changes:
             self.store.record_changed_paths(self.run_id, task_id, report.changed_paths, head_commit=head)
@@ -395,7 +355,7 @@ class Supervisor:
         self.store.append_event(self.run_id, "merge_started", task_id=task_id, data={"head": head})
         task = spec.task
         self._later(merger, lambda: self.merges.merge(task, head),
-                    lambda o: self.inbox.put(_MergeDone(task_id, o, report.workspace)))
+                    lambda o: self.inbox.put(MergeDone(task_id, o, report.workspace)))
 
     def _merge_again(self, task_id: str, head: str, merger: Executor) -> None:
         """Resume: the worker had finished and its work is committed at `head`, but the merge
@@ -410,7 +370,7 @@ class Supervisor:
                                 data={"head": head, "resumed": True})
         task = self.plan.task(task_id)
         self._later(merger, lambda: self.merges.merge(task, head),
-                    lambda o: self.inbox.put(_MergeDone(task_id, o, ws)))
+                    lambda o: self.inbox.put(MergeDone(task_id, o, ws)))
 
     def _paused_work(self) -> bool:
         """Whether tasks wait only for a rate-limit pause to end (the run must not end then)."""
@@ -462,6 +422,7 @@ class Supervisor:
                                  f"times in a row: {report.result.summary}", report)
             self._release(report.workspace)
             return
+        self._note_outcome(task_id, None)
         said = report.result.summary
         reason = (f"rate limited: the {agent} agent pauses {pause:g}s, then the task runs again"
                   f" ({said if len(said) <= 160 else said[:159] + '…'})")
@@ -475,12 +436,7 @@ class Supervisor:
         self._set_state(task_id, TaskState.PENDING)
         self._release(report.workspace)
 
-    def _succeeded_without_merge(self, task_id: str, ws: Workspace | None, reason: str) -> None:
-        self.store.set_task_state(self.run_id, task_id, TaskState.SUCCEEDED, reason=reason)
-        self._terminal(task_id, TaskState.SUCCEEDED)
-        self._discard(ws)
-
-    def _merged(self, message: _MergeDone) -> None:
+    def _merged(self, message: MergeDone) -> None:
         task_id, outcome, ws = message.task_id, message.outcome, message.workspace
         self.merging.discard(task_id)
         if isinstance(outcome, BaseException):
@@ -494,7 +450,10 @@ class Supervisor:
             self._terminal(task_id, TaskState.SUCCEEDED)
             self._discard(ws)
         elif outcome.state == "no-changes":
-            self._succeeded_without_merge(task_id, ws, "no changes to merge")
+            self.store.set_task_state(self.run_id, task_id, TaskState.SUCCEEDED,
+                                      reason="no changes to merge")
+            self._terminal(task_id, TaskState.SUCCEEDED)
+            self._discard(ws)
         elif outcome.state == "cancelled":
             pass  # the run is being interrupted: the task goes back to pending for `shoal resume`
         else:
@@ -507,26 +466,14 @@ class Supervisor:
         self, spec: AttemptSpec, state: AttemptState, reason: str, report: AttemptReport | None
     ) -> None:
         task_id = spec.task.id
-        c = self.counters
-        result = report.result if report else None
-        if state is AttemptState.TIMEOUT:
-            c.timeouts[task_id] = c.timeouts.get(task_id, 0) + 1
-            retry = c.timeouts[task_id] <= 1
-            final = TaskState.BLOCKED
-            reason = f"timed out after {spec.timeout_s:g}s" + (
-                "; retrying once with a 1.5x longer limit" if retry else "; gave up")
-        elif result is not None and result.status is ResultStatus.BLOCKED:
-            retry, final = False, TaskState.BLOCKED
-        else:
-            c.failures[task_id] = c.failures.get(task_id, 0) + 1
-            retries = spec.task.retries if spec.task.retries is not None else self.plan.defaults.retries
-            # A task that cannot be set up, or whose agent is not installed, fails the same way
-            # every time: retrying it only wastes the time.
-            retry = c.failures[task_id] <= retries and (result is None or (
-                result.error not in (ErrorKind.SETUP, ErrorKind.NOT_INSTALLED)
-                and not self.limits.stops_run(result)))
-            final = TaskState.FAILED
-        self._note_outcome(ok=False)
+        result, task = report.result if report else None, spec.task
+        verdict = self.tally.failed(
+            task_id, timed_out=state is AttemptState.TIMEOUT, timeout_s=spec.timeout_s,
+            result=result, stops_run=result is not None and self.limits.stops_run(result),
+            retries=task.retries if task.retries is not None else self.plan.defaults.retries,
+            reason=reason)
+        retry, final, reason = verdict.retry, verdict.final, verdict.reason
+        self._note_outcome(task_id, ok=False)
         self.store.finish_attempt(
             self.run_id, task_id, spec.attempt, state,
             exit_code=report.exit_code if report else None,
@@ -550,20 +497,14 @@ class Supervisor:
             self.store.append_event(self.run_id, "fail_fast", task_id=task_id,
                                     data={"message": f"{task_id} did not succeed: starting nothing new"})
 
-    def _note_outcome(self, ok: bool) -> None:
-        # Seed 001: when every worker of a parallel stretch fails, go on one at a time.
-        if ok:
-            self.failed_stretch = 0
-            return
-        if len(self.executing) + 1 > 1 or self.failed_stretch:
-            self.failed_stretch += 1
-        if not self.sequential and self.slots > 1 and self.failed_stretch >= min(self.slots, 3):
+    def _note_outcome(self, task_id: str, ok: bool | None) -> None:
+        wave = self.fallback.ended(task_id, ok)
+        if wave and not self.sequential and self.slots > 1:
             self.sequential = True
             self.store.append_event(
-                self.run_id, "fallback_sequential",
-                data={"message": f"{self.failed_stretch} parallel attempts failed in a row: "
-                      "running the remaining tasks one at a time"},
-            )
+                self.run_id, "fallback_sequential", data={"wave": wave[0], "message": (
+                    f"every task of wave {wave[0]} ({', '.join(wave[1])}) failed in parallel: "
+                    "running the remaining tasks one at a time")})
 
     def _skip_unreachable(self) -> None:
         if not self.unreachable_stale:  # nothing ended without succeeding since the last look
@@ -599,6 +540,7 @@ class Supervisor:
             error="changed git state", task_state=TaskState.FAILED,
             reason=f"changed git state a worker may not touch: {details}",
         )
+        self._note_outcome(task_id, ok=False)
         self._terminal(task_id, TaskState.FAILED)
         self._release(report.workspace)
 
@@ -641,11 +583,11 @@ class Supervisor:
         """Ctrl-C or a crash of the loop: stop every worker, keep what merged, stay resumable."""
         self.cancel.set()
         self.halt.set()
-        self.here.stop_all(self.options.grace_s)
+        self.here.stop_all(self.options.grace)
         workers.shutdown(wait=True)
         merger.shutdown(wait=True)
         for message in self.inbox.drain():
-            if isinstance(message, _MergeDone):
+            if isinstance(message, MergeDone):
                 self._merged(message)
         self.store.interrupt_run(self.run_id, reason="interrupted; `shoal resume` finishes it",
                                  at=time.time())

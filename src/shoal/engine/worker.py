@@ -17,13 +17,16 @@ from typing import Any
 
 from .. import process
 from ..agents import (
-    Agent, AgentRequest, AgentResult, AgentSetupError, BaseAgent, ProcessOutcome, StructuredResult,
+    Agent, AgentRequest, AgentResult, AgentSetupError, BaseAgent, ErrorKind, ProcessOutcome,
+    StructuredResult,
 )
 from ..agents.result import unproven
 from ..errors import ShoalError
 from ..gitparse import Change
 from ..model import Plan, Task
+from ..store import AttemptState
 from .boundary import MARKER_FILES, Violation, check_changes
+from .options import DEFAULTS
 from .orphans import WorkerJournal
 from .workspace import GitStateChanged, Workspace, WorkspaceBackend
 
@@ -51,11 +54,11 @@ class AttemptSpec:
     # the run's cleaned environment, computed and encoded once: cleaning os.environ and
     # encoding it for exec cost more per task than the rest of spawning
     base_env: Mapping[bytes, bytes] | None = None
-    grace_s: float = 5.0
-    max_output_bytes: int = 1 << 30
+    grace_s: float = DEFAULTS.grace
+    max_output_bytes: int = DEFAULTS.max_output_bytes
     parallel_phase: bool = True
     idle_timeout_s: float | None = None  # no output this long: stopped
-    result_grace_s: float = 30.0  # still alive this long after its final result: stopped
+    result_grace_s: float = DEFAULTS.result_grace  # still alive this long after its final result: stopped
     journal: WorkerJournal | None = None  # where the run notes its workers (see engine.orphans)
 
 
@@ -80,6 +83,22 @@ class AttemptReport:
     error: str | None = None  # shoal could not run or inspect the attempt
     refs: Mapping[str, str] | None = None  # every branch -> commit, read when the attempt ended
     refs_stamp: tuple | None = None  # type: ignore[type-arg]  # boundary.refs_stamp before `refs`
+
+    def failure(self) -> tuple[AttemptState, str]:
+        """How an attempt that did not succeed ended, and why, in words."""
+        spec = self.spec
+        if self.flooded:
+            reason = (f"flooded its output: more than {spec.max_output_bytes} bytes of output, "
+                      f"so it was stopped (see {spec.log_path})")
+        elif self.idled:
+            reason = (f"no output for {spec.idle_timeout_s or 0:g}s, so it was stopped "
+                      f"(idle timeout; see {spec.log_path})")
+        else:
+            reason = self.result.summary or self.error or "the worker failed"
+        if self.timed_out:
+            return AttemptState.TIMEOUT, reason
+        crashed = self.result.error is ErrorKind.CRASH or self.flooded
+        return (AttemptState.CRASHED if crashed else AttemptState.FAILED), reason
 
     @property
     def task_id(self) -> str:

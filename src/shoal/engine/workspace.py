@@ -33,6 +33,7 @@ from ..gitparse import Change
 from ..model import Isolation, Task
 from . import naming
 from .boundary import GIT_STATE, MARKER_FILES, Violation
+from .options import WORKSPACE_ROOT_ENV
 from .provision import (
     WorkspaceError,
     check_copy_path,
@@ -343,13 +344,15 @@ def backend_for(isolation: Isolation | str, git: Git, run_id: str, *, setup: Seq
                 copy: Sequence[str] = (), port_base: int = naming.DEFAULT_PORT_BASE,
                 env: Mapping[str, str] | None = None, setup_timeout: float = DEFAULT_SETUP_TIMEOUT,
                 integration_branch: str | None = None, workspaces: Path | None = None,
-                **options: Any) -> WorkspaceBackend:
+                track_changes: bool = True, **options: Any) -> WorkspaceBackend:
     """The backend of an isolation mode. Checks the plan's ``copy`` paths and ``setup``
     commands at once, so a bad one fails the run before any task starts. `options` go to the
-    backend as they are (``track_changes=False`` for isolation none: collect reports nothing,
-    the cheapest mode for many trivial tasks)."""
+    backend as they are. ``track_changes=False`` matters to isolation none only: collect
+    reports nothing, the cheapest mode for many trivial tasks."""
     from . import sharedtree  # noqa: F401 - registers none and directory
 
+    if not track_changes and Isolation(isolation) is Isolation.NONE:
+        options["track_changes"] = False
     factory = _BACKENDS[Isolation(isolation)]
     return factory(git, run_id, setup=setup, copy=copy, port_base=port_base, env=env,
                    setup_timeout=setup_timeout, integration_branch=integration_branch,
@@ -398,7 +401,6 @@ def cleanup(git: Git, run_id: str, *, branches: bool = True, keep_integration: b
 
 
 # -- where workspaces go ---------------------------------------------------------------------------
-WORKSPACE_ROOT_ENV = "SHOAL_WORKSPACE_ROOT"
 
 
 def workspace_root(git: Git, setting: str | os.PathLike[str] | None = None, *,

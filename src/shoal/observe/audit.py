@@ -356,11 +356,12 @@ class _Audit:
             exempt = None
             first = min((s.start_seq for s in spans), default=0)
             last = max((s.end_seq or 1 << 62 for s in spans), default=0)
+            overlapped = max_concurrent(spans) >= 2  # it did run in parallel: judged, whatever came later
             if len(ran) < 2:
                 exempt = "fewer than two of its tasks ran"
-            elif tl.fallback_seq is not None and tl.fallback_seq < last:
+            elif not overlapped and tl.fallback_seq is not None and tl.fallback_seq < last:
                 exempt = "the run fell back to one task at a time"
-            elif any(first < i < last for i in tl.interrupts):
+            elif not overlapped and any(first < i < last for i in tl.interrupts):
                 exempt = "the run was interrupted while it ran"
             group = ParallelGroup(wave.wave_id, wave.tasks, ran, max_concurrent(spans), exempt)
             groups.append(group)

@@ -120,6 +120,12 @@ class Store(TaskWrites, Queries):
                 self._insert_tasks(conn, run_id, ids, at)
         return self.get_run(run_id)
 
+    def set_run_options(self, run_id: str, options: Mapping[str, Any]) -> None:
+        """Replace a run's recorded options (`shoal resume` and `--retry-failed` with new ones)."""
+        with self._tx(f"set the options of run {run_id}") as conn:
+            self._require_run(conn, run_id)
+            conn.execute("UPDATE runs SET options = ? WHERE id = ?", (dumps(dict(options)), run_id))
+
     def set_run_state(
         self,
         run_id: str,
