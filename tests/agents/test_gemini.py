@@ -4,6 +4,7 @@ child process), and three-task runs on real repositories."""
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 
@@ -32,10 +33,17 @@ __all__ = ["fake_cli"]  # a fixture
 PROMPT = "# Task\n\n## Files to Modify\n- src/out.txt\n"
 
 
+def chosen_session(argv: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
+    """``argv`` without the ``--session-id <new UUID>`` shoal adds, and that id."""
+    at = argv.index("--session-id")
+    return argv[:at] + argv[at + 2:], str(uuid.UUID(argv[at + 1]))
+
+
 def test_default_arguments(make_request):
     invocation = get_agent("gemini").prepare(make_request(prompt="-starts with a dash\n"[1:]))
-    assert invocation.argv == ("gemini", "--output-format", "json", "--approval-mode", "auto_edit",
-                               "--skip-trust", "--prompt=starts with a dash\n")
+    argv, _ = chosen_session(invocation.argv)
+    assert argv == ("gemini", "--output-format", "json", "--approval-mode", "auto_edit",
+                    "--skip-trust", "--prompt=starts with a dash\n")
     assert invocation.stdin is None
 
 
@@ -43,7 +51,7 @@ def test_settings_become_flags(make_request):
     agent = get_agent("gemini", {"model": "gemini-2.5-flash", "approval_mode": "yolo",
                                  "allowed_tools": ["run_shell_command(git status)", "read_file"],
                                  "include_directories": "../shared", "extra_args": ["--debug"]})
-    argv = agent.prepare(make_request(prompt="# T\n")).argv
+    argv, _ = chosen_session(agent.prepare(make_request(prompt="# T\n")).argv)
     assert argv == ("gemini", "--output-format", "json", "--approval-mode", "yolo",
                     "--skip-trust", "--model", "gemini-2.5-flash", "--allowed-tools=run_shell_command(git status)",
                     "--allowed-tools=read_file", "--include-directories=../shared", "--debug",

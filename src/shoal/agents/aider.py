@@ -32,6 +32,14 @@ attempt's session that holds one; when the model's edits could not be applied ("
 not conform to the edit format", then "No filename provided ...", "SEARCH/REPLACE block
 failed to match", ...) and nothing was applied, the attempt fails with aider's error unless
 the worker itself reported fail or blocked.
+
+Aider does not continue sessions (``continues_sessions`` is false: `AgentRequest.continue_session`
+is ignored and every attempt starts cold). Its session is one message and one reply (then its
+own reflections on failed edits), and the reply is written to the chat history only once it
+has all come: aider 0.86.2 cut off mid-request left only the message (``#### `` lines) there.
+``--restore-chat-history`` would send that message again with the new one, paying for it
+twice and saving nothing, while the edits the cut-off attempt applied are in its files for a
+cold start to see.
 """
 
 from __future__ import annotations

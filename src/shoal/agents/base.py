@@ -63,6 +63,10 @@ class BaseAgent:
     # True: a success without a worker report that also changed nothing is a failure
     # (`shoal.agents.result.unproven`, applied by the engine once it knows the changes).
     success_needs_evidence: ClassVar[bool] = False
+    # True: `prepare` continues `AgentRequest.continue_session` with the CLI's own flags, and
+    # an id it cannot resume ends the attempt with `ErrorKind.NO_SESSION`. False: the adapter
+    # ignores `continue_session` and every attempt starts cold.
+    continues_sessions: ClassVar[bool] = False
 
     def __init__(self, settings: Mapping[str, Any] | None = None) -> None:
         self.settings: Mapping[str, Any] = dict(settings or {})
@@ -76,6 +80,13 @@ class BaseAgent:
 
     def structured(self, outcome: ProcessOutcome) -> StructuredResult | None:
         """The CLI's own result, read from its output; None when it prints none."""
+        return None
+
+    def session_in_log(self, log_path: Path) -> str | None:
+        """The id of the session the attempt whose output is ``log_path`` started, read from
+        what the CLI prints as it starts (so an attempt cut off mid-way has one too), for
+        `AgentRequest.continue_session`. Reads only the head of the log. Default: None, the
+        agent does not continue sessions."""
         return None
 
     def final_output_seen(self, tail: bytes) -> bool:

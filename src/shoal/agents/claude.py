@@ -1,7 +1,7 @@
 """The ``claude`` agent: Claude Code in print mode with streamed JSON output.
 
 Runs ``claude -p --output-format stream-json --verbose --permission-mode acceptEdits
---append-system-prompt <the task's boundaries> [--model M] [--allowedTools T ...]
+--append-system-prompt <the task's boundaries> [--model M] [--resume ID] [--allowedTools T ...]
 [--disallowedTools T ...] [--max-turns N] [--max-budget-usd X] [extra_args] -- <prompt>``
 (the prompt on stdin instead when it is too long for one argument). Settings, on top of
 `shoal.agents.headless`'s: ``permission_mode``, ``allowed_tools``, ``disallowed_tools``,
@@ -16,12 +16,29 @@ drops the markers of a Claude Code session (``CLAUDECODE``, ``CLAUDE_CODE_SESSIO
 `shoal.process.SESSION_MARKERS`) from every worker's environment, so a run started from inside
 Claude Code starts workers of their own; credentials and settings (``CLAUDE_CODE_OAUTH_TOKEN``,
 ``CLAUDE_CODE_USE_BEDROCK`` ...) stay.
+
+Continuing a session (`AgentRequest.continue_session`), as Claude Code 2.1.197 was seen to do:
+the id is the ``session_id`` of the ``{"type": "system", "subtype": "init"}`` event it prints
+first, before any model call; ``--resume <id>`` in print mode continues that session and
+prints the same id in every event, the prompt being the next user message. Sessions are saved
+per working folder (``~/.claude/projects/<the folder, each non-alphanumeric character a
+'-'>/<id>.jsonl``), so only an attempt in the same folder, with the same ``HOME``, finds it.
+The transcript is written lazily: killed with SIGKILL right after its init event the session
+was never saved, and killed one tool call in it held only the prompt; resumed, Claude Code
+adds "Continue from where you left off." and the model starts that turn over (what it had
+written to files stays). An id it cannot find (another folder, never saved) prints "No
+conversation found with session ID: <id>" on stderr and a ``result`` event with subtype
+``error_during_execution``, that text in ``errors``, no init event, exit 1; an id that is not a
+UUID nor a session title fails the same way ("--resume requires a valid session ID or session
+title ..."). Both end the attempt with `ErrorKind.NO_SESSION`.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from shoal.agents.base import AgentSetupError
@@ -38,7 +55,9 @@ from shoal.agents.headless import (
     last_line,
     mapping,
     money,
+    no_session,
     number,
+    session_at_head,
     strings,
     text,
 )
@@ -56,6 +75,8 @@ _BILLING_CODES = frozenset({"billing_error"})
 _LIMIT_CODES = frozenset({"rate_limit", "overloaded"})
 _LOGIN_HINT = "set ANTHROPIC_API_KEY (or CLAUDE_CODE_OAUTH_TOKEN) or log in once with `claude`"
 _RESULT_KEYS = (b'"total_cost_usd":', b'"permission_denials":')
+# How Claude Code 2.1.197 refuses a --resume id (in the result event's `errors`)
+_NO_SESSION = re.compile(r"No conversation found with session ID|--resume requires a valid session")
 _SUBTYPES = {
     "error_max_turns": "stopped at its turn limit (--max-turns)",
     "error_max_budget_usd": "stopped at its budget (--max-budget-usd)",
@@ -73,6 +94,7 @@ class ClaudeAgent(HeadlessAgent):
                       "--append-system-prompt")
     own_settings = ("permission_mode", "allowed_tools", "disallowed_tools", "max_turns",
                     "max_budget_usd", "append_system_prompt")
+    continues_sessions = True
 
     def check(self, options: Mapping[str, Any]) -> None:
         super().check(options)
@@ -91,6 +113,8 @@ class ClaudeAgent(HeadlessAgent):
                 "--permission-mode", text(self.name, options, "permission_mode") or DEFAULT_PERMISSION_MODE]
         if model := text(self.name, options, "model"):
             args += ["--model", model]
+        if request.continue_session:
+            args += ["--resume", request.continue_session]
         # Both take several values; the `--` before the prompt ends them.
         if tools := strings(self.name, options, "allowed_tools"):
             args += ["--allowedTools", *tools]
@@ -139,6 +163,10 @@ class ClaudeAgent(HeadlessAgent):
 
     def fatal_error_seen(self, tail: bytes) -> StructuredResult | None:
         return _fatal(tail)
+
+    def session_in_log(self, log_path: Path) -> str | None:
+        return session_at_head(log_path, '"init"', lambda e: e.get("session_id") if (
+            e.get("type"), e.get("subtype")) == ("system", "init") else None)
 
     def final_output_seen(self, tail: bytes) -> bool:
         if any(e.get("type") == "result" for e in events(tail, needle='"result"')):
@@ -235,6 +263,8 @@ def _read_result(event: dict[str, Any], code: str | None = None) -> StructuredRe
     # error_max_turns and the like give their reason only in `errors`, with no `result`
     errors = [str(e) for e in event.get("errors") or () if str(e).strip()] \
         if isinstance(event.get("errors"), list) else []
+    if refused := next((e for e in errors if _NO_SESSION.search(e)), None):
+        return no_session("claude", refused, **metrics)
     status = event.get("api_error_status")
     kind = _kind(status if isinstance(status, int) and not isinstance(status, bool) else None, code)
     if kind in (ErrorKind.AUTHENTICATION, ErrorKind.BILLING):

@@ -1,8 +1,8 @@
 """The ``codex`` agent: OpenAI Codex CLI's non-interactive ``exec`` with JSONL events.
 
 Runs ``codex exec --json --sandbox workspace-write -C <workdir> [--model M] [--profile P]
-[-c key=value ...] [extra_args] -- <prompt>`` (``-`` and the prompt on stdin when it is too
-long for one argument). No ``--full-auto``: upstream removed it. Settings, on top of
+[-c key=value ...] [extra_args] [resume <id>] -- <prompt>`` (``-`` and the prompt on stdin when
+it is too long for one argument). No ``--full-auto``: upstream removed it. Settings, on top of
 `shoal.agents.headless`'s: ``sandbox`` (read-only, workspace-write, danger-full-access),
 ``profile``, ``config`` (a mapping; each entry becomes ``-c key=<value as TOML>``).
 
@@ -11,13 +11,29 @@ there is no cost field), ``turn.failed`` and ``error`` (the message), and the la
 ``agent_message`` item (the final message, which holds the worker's JSON report). In a git
 worktree the repository's metadata lies outside the sandbox, so codex cannot commit; shoal
 commits what it leaves.
+
+Continuing a session (`AgentRequest.continue_session`), as codex-cli 0.169.1 was seen to do:
+the id is ``thread.started``'s ``thread_id``, printed first, before any model call, and the
+thread is saved to ``$CODEX_HOME/sessions/.../rollout-...-<id>.jsonl`` at once, each tool call
+as it ends. ``exec resume <id> [prompt | -]`` continues it: ``exec``'s own options (``--json``,
+``--sandbox``, ``-C``, ``--profile`` ...) must come before ``resume``, which refuses
+``--sandbox`` after it; the same ``thread_id`` is printed again. It finds the thread whatever the
+folder (``-C`` elsewhere adds the new folder to the conversation). An unknown UUID fails with
+"Error: thread/resume: thread/resume failed: no rollout found for thread id <id>", and a thread
+still held by a codex process that was not stopped with "... already has an active writer",
+both exit 1 without events: `ErrorKind.NO_SESSION`. An id that is not a UUID is taken for a
+thread name and, unknown, silently starts a new thread, so only a UUID is continued (anything
+else starts cold). The ``turn.completed`` usage of a resumed thread counts the whole thread,
+earlier attempts' calls included.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from shoal.agents.base import AgentSetupError
@@ -32,6 +48,8 @@ from shoal.agents.headless import (
     http_error_kind,
     last_line,
     mapping,
+    no_session,
+    session_at_head,
     text,
 )
 from shoal.agents.invocation import AgentRequest, ProcessOutcome
@@ -51,6 +69,7 @@ class CodexAgent(HeadlessAgent):
     help_args = ("exec", "--help")
     required_flags = ("--json", "--sandbox", "--cd")
     own_settings = ("sandbox", "profile", "config")
+    continues_sessions = True
 
     def check(self, options: Mapping[str, Any]) -> None:
         super().check(options)
@@ -76,9 +95,15 @@ class CodexAgent(HeadlessAgent):
             args += ["--profile", profile]
         for key, value in (options.get("config") or {}).items():
             args += ["-c", f"{key}={json.dumps(value)}"]  # JSON scalars and lists are TOML too
+        # after extra_args: exec's options, there too, are refused after the subcommand
+        resume = ["resume", session] if (session := _thread_id(request.continue_session)) else []
         if fits_argument(request.prompt):
-            return Arguments(args, ["--", request.prompt])
-        return Arguments(args, ["-"], stdin=request.prompt.encode("utf-8"))
+            return Arguments(args, [*resume, "--", request.prompt])
+        return Arguments(args, [*resume, "-"], stdin=request.prompt.encode("utf-8"))
+
+    def session_in_log(self, log_path: Path) -> str | None:
+        return session_at_head(log_path, "thread.started", lambda e: e.get("thread_id") if
+                               e.get("type") == "thread.started" else None)
 
     def structured(self, outcome: ProcessOutcome) -> StructuredResult | None:
         tail = outcome.tail()
@@ -117,6 +142,8 @@ class CodexAgent(HeadlessAgent):
         if (refused := self.fatal_error_seen(tail.encode("utf-8", "replace"))) is not None:
             return StructuredResult(ok=False, error=refused.error, message=refused.message,
                                     text=message, **metrics)  # stopped while it reconnected
+        if thread is None and (resume := _RESUME_FAILED.search(tail)):
+            return no_session(self.name, resume.group(0), **metrics)
         if errors and not outcome.timed_out:  # no turn at all: an error before the model ran
             return _failed(f"codex: {errors[-1]}", errors, message, metrics)
         if outcome.exit_code == 0 and not outcome.timed_out:
@@ -140,6 +167,15 @@ class CodexAgent(HeadlessAgent):
         return None
 
 
+def _thread_id(session: str | None) -> str | None:
+    """``session`` when codex would resume it: a UUID (anything else names a thread, and an
+    unknown name silently starts a new one)."""
+    try:
+        return str(uuid.UUID(session)) if session else None
+    except ValueError:
+        return None
+
+
 def _failed(message: str, texts: list[str], final: str, metrics: dict[str, Any]) -> StructuredResult:
     kind = next((k for t in texts if (k := _status_kind(t)) is not None), None)
     if kind is None and any(LIMIT_PATTERN.search(t) for t in texts):
@@ -152,6 +188,7 @@ def _failed(message: str, texts: list[str], final: str, metrics: dict[str, Any])
 # codex prints no status field, only the HTTP status in its error text (0.169.1:
 # "unexpected status 401 Unauthorized: ...", "exceeded retry limit, last status: 429 ...")
 _STATUS = re.compile(r"\b(?:unexpected|last) status:? (\d{3})\b")
+_RESUME_FAILED = re.compile(r"thread/resume failed: [^\n]*")
 _HINTS = {ErrorKind.AUTHENTICATION: "set OPENAI_API_KEY or run `codex login`",
           ErrorKind.BILLING: "check the plan and credits of the account codex uses"}
 

@@ -1,7 +1,8 @@
 """The ``gemini`` agent: Gemini CLI in headless mode with one JSON document as output.
 
 Runs ``gemini --output-format json --approval-mode auto_edit --skip-trust [--model M]
-[--allowed-tools=T ...] [--include-directories=D ...] [extra_args] --prompt=<prompt>``; when
+[--allowed-tools=T ...] [--include-directories=D ...] (--session-id NEW | --resume ID)
+[extra_args] --prompt=<prompt>``; when
 the prompt is too long for one argument it goes on stdin, which Gemini CLI reads and puts
 before a short ``--prompt``. Settings, on top of `shoal.agents.headless`'s:
 ``approval_mode`` (default, auto_edit, yolo), ``allowed_tools``, ``include_directories``,
@@ -16,12 +17,31 @@ message), ``error`` (``type``, ``message``, ``code``) and ``stats`` (per model
 ``tokens.prompt`` and ``tokens.candidates``, ``api.totalRequests`` as turns; tool calls the
 user side rejected as permission denials). Documented exit codes: 0 success, 1 error,
 42 bad input, 53 turn limit.
+
+Continuing a session (`AgentRequest.continue_session`), as Gemini CLI 0.61.0 was seen to do:
+``--output-format json`` prints the session id only in its final document, so an attempt cut
+off mid-way never shows it. shoal therefore chooses it: each new attempt gets ``--session-id
+<a new UUID>``, which it also writes to ``gemini-session-id`` in the attempt folder (beside the
+engine's ``output.log``), where `session_in_log` reads it. Gemini CLI saves the session at once
+(``~/.gemini/tmp/<project>/chats/session-<time>-<first 8 of the id>.jsonl``, each message as it
+goes), so a resumed one goes on from the last tool call saved. ``--resume <UUID>`` continues it
+(it also takes ``latest`` or an index), printing the same ``session_id``; it is exclusive with
+``--session-id``, so a continued attempt passes only ``--resume`` (and records that id). A
+``--session-id`` already used fails "Error starting session: Session ID ... already exists"
+(exit 42), hence a new UUID each time. Sessions are kept per project folder: from another
+folder, or for an id never saved, it prints "Error resuming session: No previous sessions found
+for this project." or "Error resuming session: Invalid session identifier ..." and exits 42
+without a document: `ErrorKind.NO_SESSION`. With ``--session-id``, ``--resume`` or
+``--session-file`` in ``extra_args`` shoal adds neither.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from shoal.agents.headless import (
@@ -35,10 +55,12 @@ from shoal.agents.headless import (
     http_error_kind,
     last_line,
     mapping,
+    no_session,
     strings,
     text,
 )
-from shoal.agents.invocation import AgentRequest, ProcessOutcome
+from shoal.agents.invocation import AgentRequest, Invocation, ProcessOutcome
+from shoal.agents.output import read_head
 from shoal.agents.registry import register
 from shoal.agents.result import ErrorKind, StructuredResult
 
@@ -51,6 +73,9 @@ _EXIT_MEANING = {AUTH_EXIT: "authentication failed", 42: "bad input (prompt or a
                  UNTRUSTED_EXIT: "refused an untrusted folder (set trust_workspace: true)",
                  TURN_LIMIT_EXIT: "reached its session turn limit (model.maxSessionTurns)"}
 _KEYS = ("response", "error", "stats", "session_id")
+SESSION_FILE = "gemini-session-id"  # in the attempt folder: the session this attempt runs in
+_SESSION_FLAGS = ("--session-id", "--resume", "-r", "--session-file")
+_NO_SESSION = "Error resuming session:"
 _MAX_TRIES = 200
 
 
@@ -60,8 +85,9 @@ class GeminiAgent(HeadlessAgent):
     executable = "gemini"
     install_hint = ("install Gemini CLI (npm install -g @google/gemini-cli), then log in once with "
                     "`gemini` or set GEMINI_API_KEY")
-    required_flags = ("--prompt", "--output-format", "--approval-mode")
+    required_flags = ("--prompt", "--output-format", "--approval-mode", "--session-id")
     own_settings = ("approval_mode", "allowed_tools", "include_directories", "trust_workspace")
+    continues_sessions = True
 
     def check(self, options: Mapping[str, Any]) -> None:
         super().check(options)
@@ -80,9 +106,33 @@ class GeminiAgent(HeadlessAgent):
         # `--name=value` for list options: a bare value after them would be taken as one more
         args += [f"--allowed-tools={t}" for t in strings(self.name, options, "allowed_tools")]
         args += [f"--include-directories={d}" for d in strings(self.name, options, "include_directories")]
+        extra = strings(self.name, options, "extra_args")
+        if not any(a.split("=", 1)[0] in _SESSION_FLAGS for a in extra):
+            args += (["--resume", request.continue_session] if request.continue_session
+                     else ["--session-id", str(uuid.uuid4())])
         if fits_argument(request.prompt):
             return Arguments(args, [f"--prompt={request.prompt}"])
         return Arguments(args, [f"--prompt={STDIN_PROMPT}"], stdin=request.prompt.encode("utf-8"))
+
+    def prepare(self, request: AgentRequest) -> Invocation:
+        invocation = super().prepare(request)
+        argv = invocation.argv
+        flags = [i for i, a in enumerate(argv[:-1]) if a in ("--session-id", "--resume")]
+        if not flags:
+            return invocation
+        session = argv[flags[0] + 1].encode("utf-8")
+        return replace(invocation, files={**invocation.files, request.attempt_dir / SESSION_FILE: session})
+
+    def session_in_log(self, log_path: Path) -> str | None:
+        """The id shoal gave the attempt (`SESSION_FILE` beside its log), else the one in the
+        final document, when the head of the log holds it."""
+        try:
+            chosen = (log_path.parent / SESSION_FILE).read_text(encoding="utf-8").strip()
+        except OSError:
+            chosen = ""
+        doc = None if chosen else final_document(read_head(log_path))
+        found = doc.get("session_id") if doc is not None else chosen
+        return found if isinstance(found, str) and found else None
 
     def structured(self, outcome: ProcessOutcome) -> StructuredResult | None:
         tail = outcome.tail()
@@ -90,6 +140,8 @@ class GeminiAgent(HeadlessAgent):
         code = outcome.exit_code
         if doc is None:
             last = last_line(outcome, tail)
+            if refused := next((line for line in tail.splitlines() if _NO_SESSION in line), None):
+                return no_session(self.name, refused.split(_NO_SESSION, 1)[1])
             if code in _EXIT_MEANING:
                 return _failed(f"gemini {_EXIT_MEANING[code]} (exit {code})"
                                + (f"; last output: {last}" if last else ""), {}, last, code=code)

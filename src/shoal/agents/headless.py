@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 from shoal.agents.base import AgentSetupError, BaseAgent, prompt_file, shoal_env
 from shoal.agents.invocation import AgentRequest, Invocation, ProcessOutcome
-from shoal.agents.output import json_lines
+from shoal.agents.output import json_lines, read_head
 from shoal.agents.result import ErrorKind, StructuredResult, last_lines
 from shoal.model import Plan, Task
 
@@ -201,6 +201,22 @@ def expand(workdir: Path, patterns: tuple[str, ...], *, limit: int = 200) -> lis
 def events(text_or_bytes: str | bytes, *, needle: str | None = None) -> Iterator[dict[str, Any]]:
     """JSON objects on lines of a log, last first; lines without ``needle`` are not parsed."""
     return json_lines(text_or_bytes, newest_first=True, needle=needle)
+
+
+def session_at_head(log_path: Path, needle: str, pick: Callable[[dict[str, Any]], Any]) -> str | None:
+    """The first session id ``pick`` finds in the JSON events (lines holding ``needle``) at
+    the head of a log; lines cut off or not JSON are skipped."""
+    for event in json_lines(read_head(log_path), needle=needle):
+        found = pick(event)
+        if isinstance(found, str) and found.strip():
+            return found
+    return None
+
+
+def no_session(agent: str, said: str, **metrics: Any) -> StructuredResult:
+    """The failure of an attempt whose CLI could not resume the session it was to continue."""
+    return StructuredResult(ok=False, error=ErrorKind.NO_SESSION, message=(
+        f"{agent} could not continue the earlier session: {said.strip()[:300]}"), **metrics)
 
 
 def last_line(outcome: ProcessOutcome, tail: str | None = None) -> str:

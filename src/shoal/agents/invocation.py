@@ -31,7 +31,9 @@ class AgentRequest:
     file and anything else the agent wants kept apart from the work it does.
     ``options`` are the agent settings from the plan and the task (``model``,
     ``permission_mode``, ``extra_args``, ``command`` ...); they override the
-    settings the agent was built with.
+    settings the agent was built with. ``continue_session`` is the id of an earlier
+    attempt's session (`BaseAgent.session_in_log`) for an agent that `continues_sessions`
+    to continue instead of starting cold; ``prompt`` is then the message sent on in it.
     """
 
     task: Task
@@ -41,6 +43,7 @@ class AgentRequest:
     attempt_dir: Path
     options: Mapping[str, Any] = field(default_factory=dict)
     attempt: int = 1
+    continue_session: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("workdir", "attempt_dir"):

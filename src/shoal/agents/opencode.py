@@ -1,7 +1,7 @@
 """The ``opencode`` agent: OpenCode's non-interactive ``run`` with JSON events.
 
 Runs ``opencode run <prompt> --format json [--model provider/model] [--agent A]
-[--variant V] [extra_args]``, with ``OPENCODE_DISABLE_AUTOUPDATE=1`` and, when the
+[--variant V] [--session ID] [extra_args]``, with ``OPENCODE_DISABLE_AUTOUPDATE=1`` and, when the
 ``permission`` setting is given, ``OPENCODE_PERMISSION`` (its JSON: OpenCode's own permission
 config, e.g. ``{"edit": "allow", "bash": "allow"}``; ``run`` rejects whatever would need a
 question). OpenCode joins its message arguments and quotes one that holds spaces, so a
@@ -14,12 +14,25 @@ Read from the output: ``sessionID``; ``step_finish`` events (``part.cost`` summe
 other than ``tool-calls``, usually ``stop``, ends the run); the last ``text`` part (the
 final message); ``error`` events (``error.name``, ``error.data.message``); tool calls
 rejected for want of permission.
+
+Continuing a session (`AgentRequest.continue_session`), as OpenCode 1.18.33 was seen to do:
+the id (``ses_...``) is the ``sessionID`` of every event, the first of which (``step_start``)
+comes when the model's first answer begins: an attempt cut off before that shows none, and
+starts cold. ``run --session <id>`` continues it, tool calls made so far included, printing
+the same ``sessionID``. Only from the same folder: the session keeps the folder it started in
+(its project is the repository's first commit, shared by every worktree), and ``run`` from
+another one works in that old folder and then waits for ever, printing nothing, until it is
+stopped (it ends on SIGTERM): the engine must continue it only where it ran before. An id it
+does not know prints "Error: Session not found" (in colour) on stderr, no events, exit 1:
+`ErrorKind.NO_SESSION`.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from shoal.agents.base import AgentSetupError
@@ -34,6 +47,8 @@ from shoal.agents.headless import (
     http_error_kind,
     last_line,
     mapping,
+    no_session,
+    session_at_head,
     text,
 )
 from shoal.agents.invocation import AgentRequest, ProcessOutcome
@@ -41,6 +56,8 @@ from shoal.agents.registry import register
 from shoal.agents.result import ErrorKind, StructuredResult
 
 _MORE = "tool-calls"  # a step_finish with this reason is followed by another step
+_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+_NO_SESSION = "Session not found"
 
 
 @register
@@ -52,6 +69,7 @@ class OpenCodeAgent(HeadlessAgent):
     help_args = ("run", "--help")
     required_flags = ("--format",)
     own_settings = ("agent", "variant", "permission")
+    continues_sessions = True
 
     def check(self, options: Mapping[str, Any]) -> None:
         super().check(options)
@@ -72,6 +90,8 @@ class OpenCodeAgent(HeadlessAgent):
             args += ["--agent", agent]
         if variant := text(self.name, options, "variant"):
             args += ["--variant", variant]
+        if request.continue_session:
+            args += ["--session", request.continue_session]
         return Arguments(args, stdin=None if inline else request.prompt.encode("utf-8"))
 
     def extra_env(self, request: AgentRequest, options: dict[str, Any]) -> dict[str, str]:
@@ -132,8 +152,15 @@ class OpenCodeAgent(HeadlessAgent):
             return StructuredResult(ok=False, error=ErrorKind.BAD_OUTPUT, text=final, **metrics,
                                     message="opencode exited 0 before its last step finished"
                                             + (f"; last output: {last}" if last else ""))
+        if session is None and outcome.exit_code == 1:
+            said = [_COLOUR.sub("", line) for line in tail.splitlines() if _NO_SESSION in line]
+            if said:
+                return no_session(self.name, said[-1], **metrics)
         failed = exit_failure(self.name, outcome, tail, **metrics)
         return failed or (StructuredResult(text=final, **metrics) if session else None)
+
+    def session_in_log(self, log_path: Path) -> str | None:
+        return session_at_head(log_path, '"sessionID"', lambda e: e.get("sessionID"))
 
     def final_output_seen(self, tail: bytes) -> bool:
         for event in events(tail, needle='"type"'):

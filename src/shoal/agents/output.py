@@ -1,7 +1,7 @@
-"""Reading what a worker printed: the bounded tail of its log and JSON within it.
+"""Reading what a worker printed: the bounded head or tail of its log and JSON within it.
 
 Logs can be gigabytes (a worker that floods its output); everything here reads
-at most a fixed number of bytes from the end.
+at most a fixed number of bytes from the start or the end.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_TAIL_BYTES = 2 * 1024 * 1024
+DEFAULT_HEAD_BYTES = 256 * 1024  # the events a CLI prints as it starts (Claude Code's init: ~10 KB)
 _MAX_TRAILING_TRIES = 200
 
 
@@ -36,6 +37,20 @@ def read_tail(path: Path, max_bytes: int = DEFAULT_TAIL_BYTES, *, start: int = 0
     if begin > start:
         newline = data.find(b"\n")
         data = data[newline + 1 :] if newline >= 0 else b""
+    return data.decode("utf-8", errors="replace")
+
+
+def read_head(path: Path, max_bytes: int = DEFAULT_HEAD_BYTES) -> str:
+    """The first ``max_bytes`` of ``path``, decoded as UTF-8, its last line dropped when the
+    window ends inside it (a log cut off mid-line keeps its partial line: parsers skip it).
+    '' if the file does not exist."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except FileNotFoundError:
+        return ""
+    if len(data) > max_bytes:
+        data = data[: data.rfind(b"\n", 0, max_bytes) + 1]  # none: b""
     return data.decode("utf-8", errors="replace")
 
 

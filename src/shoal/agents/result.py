@@ -51,6 +51,10 @@ class ErrorKind(str, Enum):
     # attempt of any task with that agent can succeed, so the run stops (engine.limits).
     AUTHENTICATION = "authentication"
     BILLING = "billing"
+    # The attempt was to continue a session (`AgentRequest.continue_session`) the CLI could
+    # not resume: unknown to it, saved for another folder, or held by a process still running.
+    # The CLI did no work; the engine can start the task cold.
+    NO_SESSION = "no_session"
 
 
 class ResultSource(str, Enum):

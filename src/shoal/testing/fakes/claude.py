@@ -11,6 +11,12 @@ refuses to edit a file under a protected folder (`PROTECTED_FOLDERS`, ``.config/
 the refusal in the result's ``permission_denials``; a refused API key is retried ten times
 with growing delays (``SHOAL_FAKE_RETRY_MS`` sets the first delay, default 500 ms).
 ``SHOAL_FAKE_EUID`` pretends to run with that user id.
+
+``--resume <id>`` continues a session saved in this working folder (`shoal.testing.fakes.sessions`,
+under ``~/.claude/projects/<folder>/``), printing the same ``session_id``; an id not saved there
+fails as the real one does: "No conversation found with session ID: <id>" on stderr, a
+``result`` event with subtype ``error_during_execution`` and that text in ``errors``, exit 1
+(an id that is not a UUID: "--resume requires a valid session ID or session title ...").
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from .scenario import (
     read_stdin,
     usage,
 )
+from .sessions import Session, folder_key, home
 
 VERSION = "2.0.14 (Claude Code)"
 MODES = ("acceptEdits", "bypassPermissions", "default", "dontAsk", "plan", "auto")
@@ -63,6 +70,8 @@ def parser() -> Parser:
     p.flag("--append-system-prompt", help="Append a system prompt to the default system prompt")
     p.flag("--model", help="Model for the current session")
     p.flag("--session-id", help="Use a specific session ID for the conversation")
+    p.flag("-r", "--resume", nargs="?", const="", help="Resume a conversation by session ID, or "
+           "open interactive picker with optional search term")
     p.flag("--dangerously-skip-permissions", action="store_true", help="Bypass all permission checks")
     p.flag("-v", "--version", action="store_true", help="Output the version number")
     p.flag("-h", "--help", action="store_true", help="Display help for command")
@@ -83,9 +92,43 @@ def main(argv: list[str] | None = None) -> int:
     if not prompt.strip():
         usage("Error: Input must be provided either through stdin or as a prompt argument "
               "when using --print", 1)
-    fake = Fake("claude", prompt)
-    fake.record(args, stdin=not words)
-    return _run(fake, ns)
+    earlier = None
+    if ns.resume is not None:
+        earlier = Session.load(session_file(ns.resume))
+        if earlier is None:
+            return _not_found(ns)
+    session = earlier.id if earlier else ns.session_id or str(uuid.uuid4())
+    fake = Fake("claude", prompt, earlier=earlier)
+    fake.record(args, stdin=not words, session=session, resumed=earlier is not None)
+    return _run(fake, ns, session)
+
+
+def session_file(session: str, folder: Path | None = None) -> Path:
+    """Where Claude Code keeps a session of the working folder."""
+    folder = (folder or Path.cwd()).resolve()
+    return home() / ".claude" / "projects" / folder_key(folder) / f"{session}.jsonl"
+
+
+def _not_found(ns: Any) -> int:
+    """As Claude Code 2.1.197 refuses a --resume id it has no session of in this folder."""
+    try:
+        uuid.UUID(ns.resume)
+        said, session = f"No conversation found with session ID: {ns.resume}", ns.resume
+    except ValueError:
+        said = ("Error: --resume requires a valid session ID or session title when used with "
+                "--print. Usage: claude -p --resume <session-id|title>. Provided value "
+                f'"{ns.resume}" is not a UUID and does not match any session title.')
+        session = str(uuid.uuid4())
+    sys.stderr.write(said + "\n")
+    if ns.output_format != "text":
+        emit({"type": "result", "subtype": "error_during_execution", "duration_ms": 0,
+              "duration_api_ms": 0, "is_error": True, "num_turns": 0, "stop_reason": None,
+              "session_id": session, "total_cost_usd": 0,
+              "usage": {"input_tokens": 0, "cache_creation_input_tokens": 0,
+                        "cache_read_input_tokens": 0, "output_tokens": 0},
+              "modelUsage": {}, "permission_denials": [], "uuid": str(uuid.uuid4()),
+              "errors": [said]})
+    return 1
 
 
 def _version() -> str:
@@ -108,8 +151,7 @@ def sensitive(path: Path) -> str:
     return f"Claude requested permissions to edit {path} which is a sensitive file."
 
 
-def _run(fake: Fake, ns: Any) -> int:
-    session = str(uuid.uuid4())
+def _run(fake: Fake, ns: Any, session: str) -> int:
     stream = ns.output_format == "stream-json"
 
     def event(value: dict[str, Any]) -> None:
@@ -138,6 +180,7 @@ def _run(fake: Fake, ns: Any) -> int:
     scenario = fake.scenario
     event({"type": "system", "subtype": "init", "cwd": str(fake.root), "model": ns.model or "claude-fake",
            "permissionMode": ns.permission_mode or "default", "tools": ["Read", "Edit", "Write", "Bash"]})
+    fake.session(session).save(session_file(session, fake.root))
     if scenario == "hang":
         hang()
     if scenario == "crash":
@@ -202,6 +245,7 @@ def _run(fake: Fake, ns: Any) -> int:
             {"type": "tool_use", "id": f"toolu_{i}", "name": "Edit", "input": {"file_path": path}}]}})
         event({"type": "user", "message": {"role": "user", "content": [
             {"type": "tool_result", "tool_use_id": f"toolu_{i}", "content": "ok"}]}})
+    fake.session(session).save(session_file(session, fake.root))
     if scenario == "garbage":
         emit('{"type": "assistant", "message": {"truncated')
     if scenario == "no-result":

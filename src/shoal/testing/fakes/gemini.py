@@ -4,6 +4,14 @@ The prompt is ``--prompt`` (``-p``) or positional words, with stdin put before i
 piped. Prints one pretty-printed JSON document at the end (``session_id``, ``response``,
 ``stats`` or ``error``) and exits with the documented codes: 1 error, 41 authentication,
 53 turn limit, and 55 in a folder it was not told to trust (as 0.61.0 does). Unknown arguments are refused as yargs' strict mode does.
+
+Sessions (`shoal.testing.fakes.sessions`) are kept per working folder, under
+``~/.gemini/tmp/<folder>/chats/``, as 0.61.0 keeps them: ``--session-id <id>`` starts one with
+that id (exit 42 "Error starting session: Session ID ... already exists" when it does),
+``--resume <id>`` continues one, printing the same ``session_id``; with none saved for the
+folder it exits 42 "Error resuming session: No previous sessions found for this project.", with
+others but not that one 42 "Error resuming session: Invalid session identifier ...". The two
+flags together are a usage error (exit 1).
 """
 
 from __future__ import annotations
@@ -12,9 +20,11 @@ import json
 import os
 import sys
 import uuid
+from pathlib import Path
 from typing import Any
 
 from .scenario import VERSION_ENV, Fake, Parser, flood, hang, read_stdin, usage
+from .sessions import Session, folder_key, home
 
 VERSION = "0.9.0"
 MODES = ("default", "auto_edit", "yolo")
@@ -34,6 +44,9 @@ def parser() -> Parser:
            help="Additional directories to include in the workspace")
     p.flag("-y", "--yolo", action="store_true", help="Automatically accept all actions")
     p.flag("--skip-trust", action="store_true", help="Trust the current workspace for this session.")
+    p.flag("-r", "--resume", help='Resume a previous session. Use "latest" for most recent or index '
+           "number (e.g. --resume 5)")
+    p.flag("--session-id", help="Start a new session with a manually provided UUID.")
     p.flag("-d", "--debug", action="store_true", help="Run in debug mode?")
     p.flag("-v", "--version", action="store_true", help="Show version number")
     p.flag("-h", "--help", action="store_true", help="Show help")
@@ -48,9 +61,34 @@ def main(argv: list[str] | None = None) -> int:
     if not prompt.strip():
         usage("No input provided via stdin. Input can be provided by piping data into gemini or "
               "using the --prompt option.", 1)
-    fake = Fake("gemini", prompt)
-    fake.record(args, stdin=bool(piped))
-    return _run(fake, ns)
+    if ns.resume is not None and ns.session_id is not None:
+        usage(f"{parser().format_help()}\nThe flags --resume, --session-id, and --session-file are "
+              "mutually exclusive. Please provide only one.", 1)
+    earlier = _resumed(ns.resume) if ns.resume is not None else None
+    session = earlier.id if earlier else ns.session_id or str(uuid.uuid4())
+    if earlier is None and chats().joinpath(f"session-{session}.json").exists():
+        usage(f'Error starting session: Session ID "{session}" already exists. Use --resume to '
+              "resume it, or provide a different ID.", 42)
+    fake = Fake("gemini", prompt, earlier=earlier)
+    fake.record(args, stdin=bool(piped), session=session, resumed=earlier is not None)
+    return _run(fake, ns, session)
+
+
+def chats(folder: Path | None = None) -> Path:
+    """Where Gemini CLI keeps the sessions of a working folder."""
+    return home() / ".gemini" / "tmp" / folder_key((folder or Path.cwd()).resolve()) / "chats"
+
+
+def _resumed(session: str) -> Session:
+    saved = sorted(chats().glob("session-*.json"))
+    found = Session.load(chats() / f"session-{session}.json")
+    if found is not None:
+        return found
+    if not saved:
+        usage("Error resuming session: No previous sessions found for this project.", 42)
+    usage(f'Error resuming session: Invalid session identifier "{session}".\n  Searched for '
+          f"sessions in {chats()}.\n  Use --list-sessions to see available sessions, then use "
+          "--resume {number}, --resume {uuid}, or --resume latest.", 42)
 
 
 def _stats(denied: bool = False) -> dict[str, Any]:
@@ -64,9 +102,8 @@ def _stats(denied: bool = False) -> dict[str, Any]:
             "files": {"totalLinesAdded": 1, "totalLinesRemoved": 0}}
 
 
-def _run(fake: Fake, ns: Any) -> int:
+def _run(fake: Fake, ns: Any, session: str) -> int:
     scenario = fake.scenario
-    session = str(uuid.uuid4())
 
     def document(**fields: Any) -> None:
         if ns.output_format == "json":
@@ -88,6 +125,7 @@ def _run(fake: Fake, ns: Any) -> int:
               "`--skip-trust`, set the `GEMINI_CLI_TRUST_WORKSPACE=true` environment variable, "
               "or trust this directory in interactive mode.", file=sys.stderr, flush=True)
         return 55
+    fake.session(session).save(chats(fake.root) / f"session-{session}.json")
     if scenario == "hang":
         hang()
     if scenario == "crash":
@@ -115,6 +153,7 @@ def _run(fake: Fake, ns: Any) -> int:
     if scenario == "garbage":
         print("Data collection is disabled.\n{not json", flush=True)
     fake.work()
+    fake.session(session).save(chats(fake.root) / f"session-{session}.json")
     if scenario == "turn-limit":
         return error("FatalTurnLimitedError", "Reached max session turns for this session. Increase "
                      "the number of turns by specifying maxSessionTurns in settings.json.", 53)

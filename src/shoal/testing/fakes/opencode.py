@@ -4,6 +4,12 @@ The message is the words, joined as the real one joins them (a word holding a sp
 in double quotes), then stdin when piped. Prints ``--format json`` events (``step_start``,
 ``tool_use``, ``text``, ``step_finish`` with cost and tokens, ``error``), each with
 ``timestamp`` and ``sessionID``. Unknown arguments are refused as yargs' strict mode does.
+
+``--session <id>`` continues a session saved under ``$XDG_DATA_HOME/opencode``
+(`shoal.testing.fakes.sessions`), printing the same ``sessionID``. As OpenCode 1.18.33 does, an
+id it does not know prints "Error: Session not found" (in colour) on stderr and exits 1, and a
+session that started in another folder is worked on in that folder while ``run`` prints nothing
+and waits until it is stopped (it ends on SIGTERM).
 """
 
 from __future__ import annotations
@@ -12,9 +18,11 @@ import os
 import sys
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 from .scenario import VERSION_ENV, Fake, Parser, emit, flood, hang, read_stdin, usage
+from .sessions import Session, home
 
 VERSION = "0.15.0"
 UNSUPPORTED = ("turn-limit",)
@@ -50,16 +58,33 @@ def main(argv: list[str] | None = None) -> int:
         message += "\n" + piped
     if not message.strip():
         usage("Error: You must provide a message or a command", 1)
-    fake = Fake("opencode", message)
-    fake.record(args, stdin=bool(piped))
+    earlier = None
+    if ns.session is not None:
+        earlier = Session.load(session_file(ns.session))
+        if earlier is None:
+            usage("\x1b[91m\x1b[1mError: \x1b[0mSession not found", 1)
+    session = earlier.id if earlier else "ses_" + uuid.uuid4().hex[:26]
+    fake = Fake("opencode", message, earlier=earlier)
+    fake.record(args, stdin=bool(piped), session=session, resumed=earlier is not None)
     if fake.scenario in UNSUPPORTED:
         usage(f"fake opencode: scenario {fake.scenario!r} has no opencode equivalent")
-    return _run(fake, ns)
+    if earlier is not None and Path(earlier.cwd) != fake.root:
+        elsewhere = Fake("opencode", message, Path(earlier.cwd), earlier)
+        elsewhere.work()
+        elsewhere.session(session).save(session_file(session))
+        while True:  # waits for the session's events in this folder, which never come
+            time.sleep(3600)
+    return _run(fake, ns, session)
 
 
-def _run(fake: Fake, ns: Any) -> int:
+def session_file(session: str) -> Path:
+    """Where OpenCode keeps a session, whatever the folder."""
+    data = Path(os.environ.get("XDG_DATA_HOME") or home() / ".local" / "share")
+    return data / "opencode" / "fake-sessions" / f"{session}.json"
+
+
+def _run(fake: Fake, ns: Any, session: str) -> int:
     scenario = fake.scenario
-    session = "ses_" + uuid.uuid4().hex[:24]
 
     def event(kind: str, **data: Any) -> None:
         if ns.format == "json":
@@ -79,6 +104,7 @@ def _run(fake: Fake, ns: Any) -> int:
     if scenario == "crash":
         usage("error: Unexpected end of JSON input\n    at <anonymous> (/$bunfs/root/opencode:1:2)", 1)
     event("step_start", part={"type": "step-start", "snapshot": "4b825dc"})
+    fake.session(session).save(session_file(session))
     if scenario in ("api-error", "rate-limit"):
         # as OpenCode 1.18.33 prints the provider's refusal of a key (after two requests)
         error = ({"name": "APIError", "data": {
@@ -100,6 +126,7 @@ def _run(fake: Fake, ns: Any) -> int:
              error="The user rejected permission to use this specific tool call.")
     for path in fake.work():
         tool("edit", "completed", input={"filePath": str(fake.root / path)}, output="")
+    fake.session(session).save(session_file(session))
     step_finish("tool-calls", 0.0042)
     if scenario == "no-result":
         return 0

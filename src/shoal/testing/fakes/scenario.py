@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from .sessions import Session
+
 SCENARIOS = {
     "ok": "do the work, print the final result with a passing report",
     "fail": "do the work, print a final result whose report says fail",
@@ -80,11 +82,18 @@ def files_to_modify(prompt: str) -> list[str]:
 
 
 class Fake:
-    """One call of a fake CLI: where it works, its prompt, its scenario, what it changed."""
+    """One call of a fake CLI: where it works, its prompt, its scenario, what it changed.
 
-    def __init__(self, cli: str, prompt: str, root: Path | None = None) -> None:
+    Continuing an ``earlier`` session, the prompt is every message of it and this one, and
+    the files it changed are not changed again."""
+
+    def __init__(self, cli: str, prompt: str, root: Path | None = None,
+                 earlier: Session | None = None) -> None:
         self.cli = cli
-        self.prompt = prompt
+        self.message = prompt
+        self.earlier = earlier
+        self.prompt = "\n\n".join([*earlier.prompts, prompt]) if earlier else prompt
+        self.done: list[str] = list(earlier.changed) if earlier else []
         self.root = (root or Path.cwd()).resolve()
         self.task = os.environ.get("SHOAL_TASK_ID", "task")
         self.scenario = choose(os.environ.get(SCENARIO_ENV), self.task,
@@ -103,9 +112,9 @@ class Fake:
 
     def work(self, paths: Iterable[str] | None = None) -> list[str]:
         """Append a line to each file (the prompt's "Files to Modify" unless given)."""
-        for relative in files_to_modify(self.prompt) if paths is None else paths:
+        for relative in dict.fromkeys(files_to_modify(self.prompt) if paths is None else paths):
             path = (self.root / relative).resolve()
-            if not path.is_relative_to(self.root):
+            if not path.is_relative_to(self.root) or relative in self.done:
                 continue
             path.parent.mkdir(parents=True, exist_ok=True)
             with open(path, "a", encoding="utf-8") as handle:
@@ -115,13 +124,19 @@ class Fake:
 
     def report(self, status: str = "pass") -> str:
         """The final message: prose, the seed 001 JSON block and, on pass, TASK COMPLETE."""
-        block = {"status": status, "files_modified": self.changed, "files_created": [],
+        block = {"status": status, "files_modified": [*self.done, *self.changed], "files_created": [],
                  "test_results": {"ran": 1, "passed": 1 if status == "pass" else 0,
                                   "failed": 0 if status == "pass" else 1},
                  "blocker": None if status == "pass" else "the fake was told to fail",
                  "notes": f"fake {self.cli} ({self.scenario}) on {self.task}"}
         text = f"Done with task {self.task}.\n\n```json\n{json.dumps(block, indent=2)}\n```\n"
         return text + ("\nTASK COMPLETE" if status == "pass" else "")
+
+    def session(self, session_id: str) -> Session:
+        """The session this call is in, as it stands now (to save)."""
+        earlier = self.earlier or Session(session_id, str(self.root))
+        return Session(session_id, earlier.cwd, [*earlier.prompts, self.message],
+                       [*self.done, *self.changed], earlier.turns + 1)
 
 
 def emit(value: dict[str, Any] | str) -> None:
