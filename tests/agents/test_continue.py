@@ -12,7 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from shoal.agents import AgentRequest, ErrorKind, ProcessOutcome, ResultStatus, get_agent
+from shoal.agents import (
+    AgentRequest,
+    ErrorKind,
+    ProcessOutcome,
+    ResultStatus,
+    get_agent,
+)
 from shoal.agents.gemini import SESSION_FILE
 from shoal.agents.output import read_head
 
@@ -185,7 +191,7 @@ def test_the_head_of_a_huge_log_is_enough(tmp_path):
     path = tmp_path / "output.log"
     with open(path, "w", encoding="utf-8") as out:
         out.write(CLAUDE_LOG + "\n")
-        out.write(('{"type":"assistant","message":{"content":"flood"}}\n' * 100_000))
+        out.write('{"type":"assistant","message":{"content":"flood"}}\n' * 100_000)
     assert get_agent("claude").session_in_log(path) == CLAUDE_ID
     assert len(read_head(path, 1000).encode()) <= 1000
     late = tmp_path / "late.log"
@@ -238,15 +244,16 @@ CLAUDE_REFUSED = (
 @pytest.mark.parametrize(("name", "log", "code", "said"), [
     ("claude", CLAUDE_REFUSED, 1, "No conversation found"),
     ("claude", json.dumps({"type": "result", "subtype": "error_during_execution", "is_error": True,
-                           "errors": ["Error: --resume requires a valid session ID or session title "
-                                      "when used with --print."]}) + "\n", 1, "requires a valid"),
-    ("codex", "WARNING: proceeding, even though we could not create PATH aliases\nError: "
-              f"thread/resume: thread/resume failed: no rollout found for thread id {CODEX_ID} "
-              "(code -32600)\n\nStack backtrace:\n   0: <unknown>\n", 1, "no rollout found"),
-    ("codex", f"Error: thread/resume: thread/resume failed: thread {CODEX_ID} already has an "
-              "active writer (code -32600)\n", 1, "active writer"),
-    ("gemini", "Warning: 256-color support not detected.\nError resuming session: Invalid session "
-               f'identifier "{GEMINI_ID}".\n  Searched for sessions in /h/.gemini/tmp/r/chats.\n',
+                           "errors": [("Error: --resume requires a valid session ID or session "
+                                       "title when used with --print.")]}) + "\n",
+     1, "requires a valid"),
+    ("codex", ("WARNING: proceeding, even though we could not create PATH aliases\nError: "
+               f"thread/resume: thread/resume failed: no rollout found for thread id {CODEX_ID} "
+               "(code -32600)\n\nStack backtrace:\n   0: <unknown>\n"), 1, "no rollout found"),
+    ("codex", (f"Error: thread/resume: thread/resume failed: thread {CODEX_ID} already has an "
+               "active writer (code -32600)\n"), 1, "active writer"),
+    ("gemini", ("Warning: 256-color support not detected.\nError resuming session: Invalid session "
+                f'identifier "{GEMINI_ID}".\n  Searched for sessions in /h/.gemini/tmp/r/chats.\n'),
      42, "Invalid session identifier"),
     ("gemini", "Error resuming session: No previous sessions found for this project.\n", 42,
      "No previous sessions"),

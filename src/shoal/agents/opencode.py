@@ -19,10 +19,10 @@ Continuing a session (`AgentRequest.continue_session`), as OpenCode 1.18.33 was 
 the id (``ses_...``) is the ``sessionID`` of every event, the first of which (``step_start``)
 comes when the model's first answer begins: an attempt cut off before that shows none, and
 starts cold. ``run --session <id>`` continues it, tool calls made so far included, printing
-the same ``sessionID``. Only from the same folder: the session keeps the folder it started in
-(its project is the repository's first commit, shared by every worktree), and ``run`` from
-another one works in that old folder and then waits for ever, printing nothing, until it is
-stopped (it ends on SIGTERM): the engine must continue it only where it ran before. An id it
+the same ``sessionID``. Only from the same folder: ``run`` finds the session from any folder
+(another repository's too) but works on in the folder the session started in, and then waits
+for ever, printing nothing, until it is stopped (it ends on SIGTERM): the engine must continue
+it only where it ran before. An id it
 does not know prints "Error: Session not found" (in colour) on stderr, no events, exit 1:
 `ErrorKind.NO_SESSION`.
 """

@@ -89,11 +89,16 @@ def conversation_of(body: dict[str, Any]) -> Conversation:
     system = body.get("systemInstruction") or body.get("system_instruction") or {}
     texts = [part.get("text", "") for part in (system.get("parts") or []) if isinstance(part, dict)]
     results: list[str | None] = []
+    answered: set[str] = set()
     for content in body.get("contents") or []:
         for part in content.get("parts") or []:
             if content.get("role", "user") == "user" and isinstance(part.get("text"), str):
                 texts.append(part["text"])
             elif "functionResponse" in part:
+                call = str(part["functionResponse"].get("id") or "")
+                if call and call in answered:
+                    continue  # a resumed session (0.61.0) sends each earlier result twice
+                answered.add(call)
                 response = part["functionResponse"].get("response") or {}
                 output = response.get("output")
                 results.append(output if isinstance(output, str) and "error" not in response else None)

@@ -46,6 +46,7 @@ class Turn:
                label: str | None = None) -> Response:
         """The scripted delay, then the scripted error or the worker's next step."""
         entry = self.worker.entry(conversation)
+        self.model.arrived(conversation.task)
         if entry.delay:
             time.sleep(entry.delay)
         if entry.error is not None and self.model.take_error(conversation.task, entry):
@@ -75,7 +76,9 @@ class MockModel:
         self.worker = Worker(script)
         self.recorder = Recorder(log)
         self._errors_given: dict[str | None, int] = {}
+        self._arrivals: dict[str | None, int] = {}
         self._lock = threading.Lock()
+        self._arrival = threading.Condition(self._lock)
         self._server = ThreadingHTTPServer((host, port), _handler(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -124,6 +127,24 @@ class MockModel:
             self._server.serve_forever()
         finally:
             self._server.server_close()
+
+    def arrived(self, task: str | None) -> None:
+        with self._lock:
+            self._arrivals[task] = self._arrivals.get(task, 0) + 1
+            self._arrival.notify_all()
+
+    def wait_for_turns(self, task: str | None, count: int, timeout: float) -> bool:
+        """Wait until ``count`` worker turns of ``task`` have arrived, answered or still held by
+        the script's ``delay`` (a client stopped then is cut off mid-turn); False at the
+        deadline."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self._arrivals.get(task, 0) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._arrival.wait(left)
+            return True
 
     # -- the script's state -------------------------------------------------------------------
     def take_error(self, task: str | None, entry: Entry) -> bool:
@@ -193,13 +214,16 @@ def _handler(model: MockModel) -> type[BaseHTTPRequestHandler]:
                 body = self._read_chunked()
             request = Request.make(self.command, self.path, dict(self.headers.items()), body)
             response = model.handle(request)
-            self.send_response(response.status)
-            for name, value in response.headers.items():
-                self.send_header(name, value)
-            self.send_header("content-length", str(len(response.body)))
-            self.end_headers()
-            self.wfile.write(response.body)
-            self.wfile.flush()
+            try:
+                self.send_response(response.status)
+                for name, value in response.headers.items():
+                    self.send_header(name, value)
+                self.send_header("content-length", str(len(response.body)))
+                self.end_headers()
+                self.wfile.write(response.body)
+                self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):  # a client killed mid-turn
+                self.close_connection = True
 
         def _read_chunked(self) -> bytes:
             data = b""
