@@ -378,6 +378,10 @@ class Git:
                          cwd=self.toplevel())
         return done.ok
 
+    def exists_at(self, rev: str, path: str) -> bool:
+        """Whether `rev` has `path` (a file or a folder, repository-relative)."""
+        return self._run("cat-file", "-e", f"{rev}:{path}", check=False).ok
+
     def read_file(self, rev: str, path: str) -> bytes | None:
         """The bytes of `path` (repository-relative) at `rev`; None when it is not there."""
         done = self._run("cat-file", "blob", f"{rev}:{path}", check=False)

@@ -170,6 +170,7 @@ class Defaults:
     idle_timeout: float | None = None  # seconds without output before a worker is stopped
     budget_usd: float | None = None  # start nothing new once the run's cost reaches this
     workspace_root: str | None = None  # where workspaces go; None: <repo>.shoal beside the repo
+    continue_sessions: bool = True  # resume: an interrupted agent session goes on where it was
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,7 @@ def three_tasks(tmp_path: Path, agent: str, settings: dict[str, Any] | None = No
         plan["agents"] = {agent: settings}
     path = tmp_path / "plan.json"
     path.write_text(json.dumps(plan, indent=1), encoding="utf-8")
-    return shoal.run(path, repo=repo, grace_s=0.5, **run_options), repo
+    return shoal.run(path, repo=repo, grace=0.5, **run_options), repo
 
 
 def attempts(repo: Path, run_id: str, task_id: str | None = None) -> list:  # type: ignore[type-arg]

@@ -300,7 +300,7 @@ def test_a_long_prompt_reaches_the_cli_on_stdin_through_a_real_run(fake_cli, tmp
     plan.write_text(json.dumps({"version": 1, "defaults": {"agent": "claude", "retries": 0},
                                 "tasks": [{"id": "a", "owns": ["a.txt"], "prompt": body}]}))
 
-    result = shoal.run(plan, repo=repo, grace_s=0.5)
+    result = shoal.run(plan, repo=repo, grace=0.5)
 
     assert result.ok, result.to_json()
     (call,) = calls(log)
@@ -477,7 +477,7 @@ def _stopping_run(tmp_path, scenario, **options):
     path = tmp_path / "plan.json"
     path.write_text(json.dumps(plan))
     started = time.monotonic()
-    result = shoal.run(path, repo=repo, grace_s=0.5, **options)
+    result = shoal.run(path, repo=repo, grace=0.5, **options)
     return result, repo, time.monotonic() - started
 
 
@@ -529,7 +529,7 @@ def test_a_billing_error_stops_the_run(fake_cli, tmp_path):
 
 def test_rate_limits_from_retry_events_do_not_stop_the_run(fake_cli, tmp_path):
     fake_cli("claude", "ok,b=rate-limit,b@2=ok")
-    result, repo = three_tasks(tmp_path, "claude", rate_limit_backoff_s=0.1)
+    result, repo = three_tasks(tmp_path, "claude", rate_limit_backoff=0.1)
     assert result.ok and result.task("b").attempts == 2, result.to_json()
     assert _events(repo, result.run_id, "rate_limited")
     assert _events(repo, result.run_id, "run_stopped") == []

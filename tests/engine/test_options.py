@@ -76,7 +76,7 @@ def test_the_json_round_trip_keeps_every_setting() -> None:
     given = {"base": "main", "max_parallel": 2, "strategy": "waves", "isolation": "none",
              "agent": "script", "fail_fast": True, "on_violation": "revert",
              "idle_timeout": 7, "budget_usd": 1.5, "track_changes": False,
-             "workspace_root": "/ws", "grace": 0.5, "result_grace": 3, "rate_limit_backoff": 4,
+             "workspace_root": "/ws", "continue_sessions": False, "grace": 0.5, "result_grace": 3, "rate_limit_backoff": 4,
              "max_output_bytes": 99, "port_base": 30000,
              "agent_settings": {"command": {"command": ["x"]}}}
     assert set(given) == set(SETTINGS)

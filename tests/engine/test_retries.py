@@ -30,6 +30,14 @@ def test_failures_follow_the_table(result: AgentResult | None, failures: int, re
     assert (verdict.retry, verdict.final, verdict.reason) == (retry, final, "why")
 
 
+def test_a_session_that_could_not_go_on_starts_cold_without_counting() -> None:
+    tally = Tally()
+    verdict = tally.failed("t", timed_out=False, timeout_s=10, retries=0, stops_run=False,
+                           result=_result(error=ErrorKind.NO_SESSION), reason="no such session")
+    assert verdict.retry and "cold" in verdict.reason
+    assert tally.failures == {}
+
+
 def test_an_error_that_stops_the_run_is_not_retried() -> None:
     verdict = after_failure(timed_out=False, timeout_s=10, result=_result(), timeouts=0,
                             failures=1, retries=5, stops_run=True, reason="bad key")

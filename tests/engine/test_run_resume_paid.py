@@ -17,8 +17,15 @@ import shoal
 from shoal.model import TaskState
 from shoal.store import Store, default_db_path
 
-from .conftest import alive_with, attempts, merge_keys, show, start_cli, write_plan
-from .test_run_resume import _wait_for
+from .conftest import (
+    alive_with,
+    attempts,
+    merge_keys,
+    show,
+    start_cli,
+    wait_for_run,
+    write_plan,
+)
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 
@@ -33,7 +40,7 @@ def _gate(tmp_path: Path) -> tuple[str, str]:
 
 def _merge_started(repo: Path, proc: subprocess.Popen[bytes], tasks: set[str]) -> str:
     """Wait until every task of `tasks` has been handed to the merge queue; the run's id."""
-    return _wait_for(repo, lambda store, run_id: tasks <= {
+    return wait_for_run(repo, lambda store, run_id: tasks <= {
         e.task_id for e in store.events(run_id, kinds=["merge_started"])}, proc, timeout=60)
 
 

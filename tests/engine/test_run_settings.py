@@ -27,7 +27,7 @@ def _stage(n: int, workspace_root: Path) -> dict[str, Any]:
     return {
         "base": "HEAD", "isolation": "worktree", "workspace_root": str(workspace_root),
         "max_parallel": 4 - n, "strategy": ("waves", "dynamic", "waves")[n - 1],
-        "agent": "script", "fail_fast": n == 2,
+        "agent": "script", "fail_fast": n == 2, "continue_sessions": n != 2,
         "on_violation": ("fail", "revert", "warn")[n - 1],
         "idle_timeout": f"{4 + n}m", "budget_usd": 10.0 * n, "track_changes": n != 2,
         "grace": f"{n}s", "result_grace": f"{10 + n}s", "rate_limit_backoff": f"{n}s",

@@ -16,8 +16,7 @@ import pytest
 import shoal
 from shoal.store import RunLock, RunState, Store, default_db_path
 
-from .conftest import alive_with, start_cli, write_plan
-from .test_run_resume import _wait_for
+from .conftest import alive_with, start_cli, wait_for_run, write_plan
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 
@@ -41,7 +40,7 @@ def _status(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def _wait_until_running(repo: Path, proc: subprocess.Popen[bytes]) -> str:
     """The run's id, once its task's attempt is recorded and the run lock is held."""
-    return _wait_for(repo, lambda store, run_id: bool(store.attempts(run_id, "a"))
+    return wait_for_run(repo, lambda store, run_id: bool(store.attempts(run_id, "a"))
                      and RunLock.holder(repo / ".git") is not None, proc)
 
 

@@ -85,7 +85,7 @@ def test_a_plan_with_real_aider(edit_format: str | None, real_bin: Path, tmp_pat
     before = snapshot_user_state(repo, ignore_branches=("shoal/", "shoal-task/"))
     with MockModel(script=SCRIPT, log=tmp_path / "mock-requests.jsonl") as mock:
         plan = write_plan(tmp_path, aider_settings(mock, real_bin, home, edit_format))
-        result = shoal.run(plan, repo=repo, max_parallel=4, grace_s=0.5)
+        result = shoal.run(plan, repo=repo, max_parallel=4, grace=0.5)
         steps = {task: [r["step"] for r in mock.model_requests(task)] for task in OWNS}
     detail = json.dumps(result.to_json(), indent=1, default=str)[-4000:]
 

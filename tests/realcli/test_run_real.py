@@ -67,7 +67,7 @@ def run_plan(tmp_path: Path, cli: str, mock: MockModel, real_bin: Path,
     # as a user who runs shoal from their checkout (OpenCode takes its folder from $PWD)
     monkeypatch.setenv("PWD", str(repo))
     before = snapshot_user_state(repo, ignore_branches=("shoal/", "shoal-task/"))
-    result = shoal.run(plan_for(tmp_path, cli, mock, real_bin), repo=repo, grace_s=0.5,
+    result = shoal.run(plan_for(tmp_path, cli, mock, real_bin), repo=repo, grace=0.5,
                        workspace_root=tmp_path / "workspaces")
     assert snapshot_user_state(repo, ignore_branches=("shoal/", "shoal-task/")) == before
     return result, repo, before

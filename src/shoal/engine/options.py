@@ -96,6 +96,10 @@ class RunOptions:
         None, "Folder the workers' workspaces go in, outside the checkout (default: "
         f"${WORKSPACE_ROOT_ENV}, the plan's defaults.workspace_root, else <repo>.shoal beside "
         "the repository).", "path", plan="workspace_root", env=WORKSPACE_ROOT_ENV, fixed=True)
+    continue_sessions: bool = _setting(
+        True, "Resume: an agent that can (claude, codex, gemini, opencode) continues the session of a "
+        "worker that was cut off, in its workspace, instead of starting cold (default: the "
+        "plan's defaults.continue_sessions).", "flag", plan="continue_sessions")
     grace: float = _setting(5.0, "How long a stopped worker or gate gets between TERM and KILL.",
                             "duration")
     result_grace: float = _setting(

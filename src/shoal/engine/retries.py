@@ -7,6 +7,7 @@ and fall-back policy of seed 001, in one pure module (no store, no processes).
 | reported `blocked` | `blocked`, never retried |
 | failed, crashed, reported `fail` | retried up to `retries` times, then `failed` |
 | failed to set up, agent not installed, an error that stops the run | `failed` at once |
+| could not continue its cut-off session (`no_session`) | started again cold; does not count |
 
 Seed 001's graceful degradation: when *every* worker of a wave fails, the rest of the run
 goes one task at a time. A wave is one of the plan's (`shoal.scheduler.plan_waves`, also what
@@ -48,6 +49,8 @@ def after_failure(*, timed_out: bool, timeout_s: float, result: AgentResult | No
             f"; retrying once with a {TIMEOUT_GROWTH:g}x longer limit" if retry else "; gave up"))
     if result is not None and result.status is ResultStatus.BLOCKED:
         return Verdict(False, TaskState.BLOCKED, reason)
+    if result is not None and result.error is ErrorKind.NO_SESSION:  # it did no work
+        return Verdict(True, TaskState.FAILED, f"{reason}; starting it again cold")
     curable = result is None or (result.error not in _NEVER_RETRIED and not stops_run)
     return Verdict(failures <= retries and curable, TaskState.FAILED, reason)
 
@@ -83,7 +86,8 @@ class Tally:
         """Count a failed attempt and judge it (`after_failure`)."""
         if timed_out:
             self.timeouts[task_id] = self.timeouts.get(task_id, 0) + 1
-        elif result is None or result.status is not ResultStatus.BLOCKED:
+        elif result is None or (result.status is not ResultStatus.BLOCKED
+                                and result.error is not ErrorKind.NO_SESSION):
             self.failures[task_id] = self.failures.get(task_id, 0) + 1
         return after_failure(timed_out=timed_out, timeout_s=timeout_s, result=result,
                              timeouts=self.timeouts.get(task_id, 0),

@@ -20,7 +20,6 @@ from ..model import Plan, TaskId, TaskState
 from ..prompt import render_prompt
 from ..scheduler import PlanGraph
 from ..store import (
-    AttemptRecord,
     AttemptState,
     RunLock,
     RunRecord,
@@ -30,7 +29,8 @@ from ..store import (
     new_run_id,
 )
 from . import naming
-from .context import RunContext
+from .context import Resumed, RunContext
+from .continuation import cut_off_attempts, last_attempts
 from .merge import merged_tasks
 from .options import RunOptions, check_names, resolve, with_workspace_root
 from .orphans import stop_orphans
@@ -140,9 +140,7 @@ def _plan_snapshot(plan: Plan, conflicts: Mapping[TaskId, frozenset[TaskId]]) ->
 
 
 def _supervise(git: Git, store: Store, run_id: str, report: api.CheckReport, options: RunOptions,
-               observer: Observer | None,
-               ignore_attempts_before: dict[str, int] | None = None,
-               merge_first: dict[str, str] | None = None) -> RunResult:
+               observer: Observer | None, resumed: Resumed | None = None) -> RunResult:
     run_record = store.get_run(run_id)
     run_dir = naming.run_dir(git.common_dir(), run_id)
     plan, conflicts = report.plan, report.analysis.conflicts
@@ -152,10 +150,9 @@ def _supervise(git: Git, store: Store, run_id: str, report: api.CheckReport, opt
         integration_branch=run_record.integration_branch or naming.integration_branch(run_id),
         conflicts=conflicts,
         prompts=_prompts(report, graph, plan.effective_max_parallel(options.max_parallel)),
-        run_dir=run_dir, graph=graph,
+        run_dir=run_dir, graph=graph, resumed=resumed or Resumed(),
     )
-    supervisor = Supervisor(ctx, observer, ignore_attempts_before=ignore_attempts_before,
-                            merge_first=merge_first)
+    supervisor = Supervisor(ctx, observer)
     supervisor.run()
     run, tasks = supervisor.final or (store.get_run(run_id), store.tasks(run_id))
     return RunResult(run, tuple(tasks), run_dir)
@@ -172,9 +169,10 @@ def _reload_plan(record: RunRecord, repo: Path) -> api.CheckReport:
 
 def resume(run_id: str | None = None, *, repo: str | os.PathLike[str] | None = None,
            observer: Observer | None = None, origin: str = "given", **settings: Any) -> RunResult:
-    """Finish an interrupted run (Ctrl-C or a crash): merged work is not redone, tasks that
-    were still running start a fresh attempt, work that had finished is merged without running it
-    again, every task's work is merged exactly once.
+    """Finish an interrupted run (Ctrl-C or a crash): merged work is not redone, work that had
+    finished is merged without running it again, tasks that were still running start a new
+    attempt (continuing the cut-off agent session where it can: `engine.continuation`), every
+    task's work is merged exactly once.
 
     ``settings`` (as for `run`) change the run's recorded ones from here on; the fixed ones
     (``base``, ``isolation``, ``workspace_root``) cannot change."""
@@ -199,9 +197,10 @@ def resume(run_id: str | None = None, *, repo: str | os.PathLike[str] | None = N
             # Workers have their own sessions: a killed orchestrator's may still be running.
             stop_orphans(naming.run_dir(common, record.id), record.id, recorded.grace)
             awaiting = _reconcile(git, store, record)
+            cut = cut_off_attempts(store, record.id, skip=set(awaiting))
             store.set_run_state(record.id, RunState.RUNNING)
             return _supervise(git, store, record.id, report, options, observer,
-                              merge_first=awaiting)
+                              Resumed(merge_first=awaiting, cut_off=cut))
         finally:
             store.close()
 
@@ -234,10 +233,7 @@ def _reconcile(git: Git, store: Store, record: RunRecord) -> dict[str, str]:
 def _finished_heads(store: Store, run_id: str) -> dict[str, str]:
     """Task -> the head its last attempt handed to the merge queue, for tasks whose last
     attempt succeeded (a ``merge_started`` after it)."""
-    last: dict[str, AttemptRecord] = {}
-    for attempt in store.attempts(run_id):
-        if attempt.task_id not in last or attempt.number > last[attempt.task_id].number:
-            last[attempt.task_id] = attempt
+    last = last_attempts(store, run_id)
     heads: dict[str, str] = {}
     for event in store.events(run_id, kinds=["merge_started"]):
         ended = last.get(event.task_id or "")
@@ -280,7 +276,7 @@ def retry_failed(run_id: str | None = None, *, repo: str | os.PathLike[str] | No
                 raise ShoalError(f"run {record.id} has no failed, blocked or skipped task to retry")
             store.set_run_state(record.id, RunState.RUNNING)
             return _supervise(git, store, record.id, report, options, observer,
-                              ignore_attempts_before=fresh)
+                              Resumed(ignore_attempts_before=fresh))
         finally:
             store.close()
 

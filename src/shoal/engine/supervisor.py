@@ -25,6 +25,7 @@ from ..store import AttemptStart, AttemptState, Event, EventKind, RunRecord, Run
 from . import naming
 from .boundary import GIT_STATE, Violation, report_mismatch, revert_paths
 from .context import RunContext
+from .continuation import continuation
 from .executor import Executor, LocalExecutor
 from .inbox import Inbox
 from .inline import InlineAttempts, interrupts_deferred
@@ -41,14 +42,11 @@ from .workspace import Workspace, WorkspaceBackend, backend_for
 
 
 class Supervisor:
-    def __init__(self, ctx: RunContext, observer: Observer | None = None, *,
-                 ignore_attempts_before: Mapping[str, int] | None = None,
-                 merge_first: Mapping[str, str] | None = None) -> None:
+    def __init__(self, ctx: RunContext, observer: Observer | None = None) -> None:
         self.ctx = ctx
-        # --retry-failed: earlier attempts do not count against a task's retries
-        self.ignore_before = dict(ignore_attempts_before or {})
-        # resume: tasks whose attempt had finished (head committed) when their merge was cut off
-        self.merge_first = dict(merge_first or {})
+        self.ignore_before = dict(ctx.resumed.ignore_attempts_before)
+        self.merge_first = dict(ctx.resumed.merge_first)
+        self.cut_off = dict(ctx.resumed.cut_off)  # popped as their first attempts start
         self.plan = ctx.plan
         self.store = ctx.store
         self.run_id = ctx.run_id
@@ -214,8 +212,9 @@ class Supervisor:
     def _start(self, specs: list[AttemptSpec], workers: Executor) -> None:
         recorded = self.store.start_attempts(self.run_id, [AttemptStart(
             spec.task.id, timeout_s=spec.timeout_s, log_path=str(spec.log_path),
-            branch=naming.task_branch(self.run_id, spec.task.id, spec.attempt),
-            workspace=str(self.backend.path_for(spec.task.id, spec.attempt)),
+            branch=ws.branch if (ws := spec.continued and spec.continued.workspace)
+            else naming.task_branch(self.run_id, spec.task.id, spec.attempt),
+            workspace=str(ws.path if ws else self.backend.path_for(spec.task.id, spec.attempt)),
             base_commit=spec.start_commit, slot=spec.slot) for spec in specs])
         assert recorded == [spec.attempt for spec in specs], recorded
         for spec in specs:
@@ -246,6 +245,14 @@ class Supervisor:
         # The merge queue set the head before reporting the merges this task waits for; asking
         # git per task would cost a process on the supervisor's thread.
         start_commit = self.merges.head or self.ctx.git.resolve_commit(self.ctx.integration_branch)
+        cut = self.cut_off.pop(task_id, None)  # only the first attempt after a resume goes on
+        continued = cut and continuation(cut, self._agent(task_id), task=task, run_id=self.run_id,
+                                         enabled=self.options.continue_sessions,
+                                         isolation=self.isolation)
+        if continued:
+            start_commit = continued.workspace.base_commit
+            self.store.append_event(self.run_id, "note", task_id=task_id,
+                                    data={"message": continued.note})
         return AttemptSpec(
             run_id=self.run_id, plan=self.plan, task=task, attempt=number, slot=slot,
             timeout_s=timeout, start_commit=start_commit, prompt=functools.partial(self.ctx.prompts, task_id),
@@ -257,7 +264,7 @@ class Supervisor:
             grace_s=self.options.grace, max_output_bytes=self.options.max_output_bytes,
             parallel_phase=self.plan.phase(task.phase).parallel,
             idle_timeout_s=self.options.idle_timeout, result_grace_s=self.options.result_grace,
-            journal=self.journal)
+            journal=self.journal, continued=continued or None)
 
     def _attempt(self, spec: AttemptSpec) -> AttemptReport:
         """One attempt, on a worker thread."""
@@ -290,7 +297,8 @@ class Supervisor:
             if not self.cancel.is_set():  # stopped because the run stops, not by ^C
                 self._stopped_with_run(report)
             return
-        self._spend(report)
+        if self.limits.spend(report.result.cost_usd):
+            self._budget_spent()
         if stop := self.limits.run_stopping(self._agent_name(spec.task.id), report.result):
             self._stop_run(*stop)
         git_state = (*self.guard.changes(report),
@@ -377,10 +385,6 @@ class Supervisor:
         paused = set() if self.stopping else self.limits.paused()
         return bool(paused) and any(s is TaskState.PENDING and self._agent_name(t) in paused
                                     for t, s in self.states.items())
-
-    def _spend(self, report: AttemptReport) -> None:
-        if self.limits.spend(report.result.cost_usd):
-            self._budget_spent()
 
     def _budget_spent(self) -> None:
         if self.stopping:

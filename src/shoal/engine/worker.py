@@ -26,6 +26,7 @@ from ..gitparse import Change
 from ..model import Plan, Task
 from ..store import AttemptState
 from .boundary import MARKER_FILES, Violation, check_changes
+from .continuation import Continued
 from .options import DEFAULTS
 from .orphans import WorkerJournal
 from .workspace import GitStateChanged, Workspace, WorkspaceBackend
@@ -60,6 +61,7 @@ class AttemptSpec:
     idle_timeout_s: float | None = None  # no output this long: stopped
     result_grace_s: float = DEFAULTS.result_grace  # still alive this long after its final result: stopped
     journal: WorkerJournal | None = None  # where the run notes its workers (see engine.orphans)
+    continued: Continued | None = None  # resume: the cut-off attempt's session and workspace
 
 
 @dataclass(frozen=True)
@@ -169,7 +171,11 @@ def begin_attempt(spec: AttemptSpec, backend: WorkspaceBackend) -> Running | Att
     started = time.monotonic()
     spec.attempt_dir.mkdir(parents=True, exist_ok=True)
     try:
-        workspace = backend.create(spec.task, spec.attempt, spec.start_commit)
+        if spec.continued is not None and spec.continued.workspace.path.is_dir():
+            workspace = backend.reopen(spec.continued.workspace)
+        else:  # its workspace went away since: start cold
+            spec = replace(spec, continued=None)
+            workspace = backend.create(spec.task, spec.attempt, spec.start_commit)
     except ShoalError as exc:
         return _failed(spec, f"cannot prepare the workspace: {exc.message}", started)
     try:
@@ -196,11 +202,13 @@ def _spawn_in(spec: AttemptSpec, workspace: Workspace, started: float) -> Runnin
     request = AgentRequest(
         task=spec.task,
         plan=spec.plan,
-        prompt=spec.prompt() if callable(spec.prompt) else spec.prompt,
+        prompt=spec.continued.prompt if spec.continued else
+        spec.prompt() if callable(spec.prompt) else spec.prompt,
         workdir=workspace.path,
         attempt_dir=spec.attempt_dir,
         options=spec.agent_options,
         attempt=spec.attempt,
+        continue_session=spec.continued.session if spec.continued else None,
     )
     try:
         invocation = spec.agent.prepare(request)

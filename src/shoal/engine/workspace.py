@@ -98,6 +98,8 @@ class WorkspaceBackend(Protocol):
     def path_for(self, task_id: str, attempt: int) -> Path:
         """Where `create` puts that attempt's workspace (recorded when the attempt starts)."""
 
+    def reopen(self, ws: Workspace) -> Workspace: ...
+
     def collect(self, ws: Workspace, task: Task, ended_at: float | None = None) -> Collected:
         """What the attempt in `ws` changed (committed, for the backends that commit per task).
         `ended_at`: the ``time.monotonic()`` by which its processes were gone (default: now)."""
@@ -155,6 +157,13 @@ class Backend:
         for command, argv in zip(self.setup, self.setup_argv):
             run_setup(command, argv, ws.path, env=env, timeout=self.setup_timeout, log=log)
         return ws
+
+    def reopen(self, ws: Workspace) -> Workspace:
+        """A cut-off attempt's workspace, to continue in as it was left. Its ``copy`` files are
+        those its base does not have (provisioning copied them in; they stay uncommitted)."""
+        copied = tuple(p for p in self.copy if not self.git.exists_at(ws.base_commit, p)
+                       and os.path.lexists(ws.path / p))
+        return replace(ws, copied=copied)
 
     # -- after the worker ----------------------------------------------------------------------
     def commit_leftovers(self, ws: Workspace, task: Task) -> Collected:

@@ -160,6 +160,7 @@ def read_settings(
             idle_timeout=defaults.idle_timeout,
             budget_usd=defaults.budget_usd,
             workspace_root=defaults.workspace_root,
+            continue_sessions=defaults.continue_sessions,
         ),
         phases=_phases(
             fields.values.get("phases"), lines.get("phases"), file, problems

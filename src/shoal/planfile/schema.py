@@ -329,6 +329,15 @@ class DefaultsModel(_Model):
         "folder an agent refuses to edit in (Claude Code: `.git`, `.claude`, `.vscode`, ...).",
         examples=["../my-repo-workspaces"],
     )
+    continue_sessions: bool = Field(
+        default=True,
+        title="Continue sessions",
+        description="When `shoal resume` starts again a task whose worker was cut off, an agent "
+        "that can (claude, codex, gemini, opencode) continues the interrupted session in its workspace, "
+        "with a note of why, instead of starting cold and paying again for what it did. "
+        "`false` starts every such attempt cold in a fresh workspace.",
+        examples=[False],
+    )
 
 
 class SettingsModel(_Model):
