@@ -27,7 +27,7 @@ class Code(str, Enum):
     PHASE_ORDER = "phase-order"
     RISK_SEPARATION = "risk-separation"  # info: pairs the risk tiers keep apart
     EMPTY_PLAN = "empty-plan"
-    SHELL_SYNTAX = "shell-syntax"  # a `run:` item a shell would not split as written
+    SHELL_SYNTAX = "shell-syntax"  # a command (`run:`, `verify`, `setup`) that does not split into words
 
 
 @dataclass(frozen=True)

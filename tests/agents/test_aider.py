@@ -4,6 +4,7 @@ process, which commits its own work), and three-task runs on real repositories."
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -528,3 +529,16 @@ def test_a_blocked_report_in_a_three_task_run(fake_cli, tmp_path):
     assert result.task("a").state is TaskState.BLOCKED
     assert result.task("b").state is TaskState.BLOCKED
     assert git_out(repo, "ls-tree", "-r", "--name-only", result.integration_branch).count("a.txt") == 0
+
+
+def test_owned_paths_expand_as_anchored_plan_paths(tmp_path: Path) -> None:
+    """A leading "/" is the repository's root, not the filesystem's (issue 14, item 5)."""
+    from shoal.agents.headless import expand
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.md").write_text("a")
+    (tmp_path / "docs" / "deep").mkdir()
+    (tmp_path / "docs" / "deep" / "b.md").write_text("b")
+    assert expand(tmp_path, ("/CHANGES.md", "/docs/", "/")) == ["CHANGES.md", "docs/a.md",
+                                                               "docs/deep/b.md"]
+    assert expand(tmp_path, ("**/b.md", "*.md")) == ["docs/deep/b.md"]

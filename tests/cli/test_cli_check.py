@@ -164,6 +164,28 @@ def test_a_yaml_comment_cutting_a_run_command_is_a_warning(shoal, tmp_path):
     assert "printf 'a" in p["message"] and "quote the whole item" in p["hint"]
 
 
+def test_verify_and_setup_commands_cut_by_a_yaml_comment_are_errors(shoal, tmp_path):
+    """They run without a shell and a run refuses them at its start: `check` says so first."""
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        "version: 1\n"
+        "setup:\n"
+        "  - \"echo 'ready #1'\"\n"  # fine: the whole item quoted in the YAML
+        "defaults:\n"
+        "  verify:\n"
+        "    - grep -q 'a #b' out.txt\n"  # YAML cuts it to `grep -q 'a`
+        "tasks:\n"
+        "  - id: gen\n"
+        "    owns: [out.txt]\n"
+        "    verify: [\"test -s out.txt\", \"sh -c 'exit 0\"]\n"
+    )
+    result = shoal("check", plan, "--format", "json")
+    assert result.code == 1, result.out
+    found = sorted((p["field"], p["line"], tuple(p["tasks"])) for p in result.json()["problems"]
+                   if p["code"] == "shell-syntax" and p["severity"] == "error")
+    assert found == [("defaults.verify", None, ()), ("verify", 10, ("gen",))]
+
+
 def test_a_bare_name_only_deeper_is_a_warning_with_repo(shoal, tmp_path):
     """Plan paths are anchored at the root (issue 14, item 5): with --repo, a name without a
     `/` that the root lacks but a deeper folder has gets a warning suggesting `**/NAME`."""

@@ -27,6 +27,7 @@ from shoal.agents.base import AgentSetupError, BaseAgent, prompt_file, shoal_env
 from shoal.agents.invocation import AgentRequest, Invocation, ProcessOutcome
 from shoal.agents.output import json_lines, read_head
 from shoal.agents.result import ErrorKind, StructuredResult, last_lines
+from shoal.analysis.paths import normalise
 from shoal.model import Plan, Task
 
 MAX_PROMPT_ARG_BYTES = 100_000  # Linux caps one argument at 128 KiB
@@ -183,7 +184,10 @@ def expand(workdir: Path, patterns: tuple[str, ...], *, limit: int = 200) -> lis
     as it is (it may not exist yet), a folder or a glob as the files in ``workdir`` under or
     matching it; at most ``limit``."""
     found: list[str] = []
-    for pattern in patterns:
+    for raw in patterns:
+        pattern = normalise(raw)  # plan paths are anchored at the root: "/x" is "x"
+        if pattern in ("", ".", "/"):
+            continue
         literal = workdir / pattern
         if not _GLOB_CHARS.search(pattern) and not literal.is_dir():
             if not pattern.endswith("/"):
