@@ -66,6 +66,16 @@ class EventKind(str, Enum):
     MERGED = "merged"
     MERGE_FAILED = "merge_failed"
     VERIFY_FAILED = "verify_failed"
+    # A gate run (verify commands) on a candidate: the plan's gate on a batch of merges, or a
+    # task's own gate in its workspace. data: gate (a run-unique number), scope ("plan" |
+    # "task"), tasks (the ids it covers), policy, base and candidate (commits), bisect
+    # (part of finding culprits), speculative; gate_finished adds ok, cancelled, duration_s
+    # and results (each command's exit code, duration and output tail).
+    GATE_STARTED = "gate_started"
+    GATE_FINISHED = "gate_finished"
+    # A failed batch split until its culprits were found. data: tasks (the batch), culprits,
+    # gate_runs (the gates the search took), landed (the tasks that landed after all)
+    GATE_BISECTED = "gate_bisected"
     FALLBACK_SEQUENTIAL = "fallback_sequential"
     RATE_LIMITED = "rate_limited"  # an agent hit its API's rate limit: its new starts pause
     BUDGET_REACHED = "budget_reached"  # the run's cost reached its budget: nothing new starts
