@@ -15,7 +15,7 @@ from .commands import SUMMARIES
 from .output import FORMAT_OPTION, emit_json
 
 if TYPE_CHECKING:
-    from ..observe import BranchState, RunMetrics
+    from ..observe import BranchState, RunMetrics, TaskMetrics
 
 _COLOUR = {"succeeded": "green", "failed": "red", "blocked": "red", "skipped": "yellow",
            "cancelled": "yellow", "running": "cyan"}
@@ -33,6 +33,8 @@ def print_summary(result: engine.RunResult, metrics: RunMetrics | None = None) -
     for t in result.tasks:
         state = click.style(f"{_value(t.state):<10}", fg=_COLOUR.get(_value(t.state)))
         took = f"{t.duration_s:.1f}s" if t.duration_s is not None else ""
+        if t.task_id in usage:
+            took += _split(usage[t.task_id])
         line = f"  {t.task_id:<24} {state} attempts {t.attempts}  {took}"
         if t.task_id in usage:
             line += _usage(usage[t.task_id].cost_usd, usage[t.task_id].tokens_in,
@@ -49,6 +51,8 @@ def print_summary(result: engine.RunResult, metrics: RunMetrics | None = None) -
     click.echo("  " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
     if metrics is not None:
         click.echo("  " + metrics_line(metrics))
+        if metrics.gates is not None:
+            click.echo("  " + gates_line(metrics))
     click.echo(f"  files: {result.run_dir}")
     root = run.options.get("workspace_root") if isinstance(run.options, dict) else None
     if root and (Path(root) / run.id).is_dir():
@@ -80,13 +84,15 @@ def status_command(run_id: str | None, repo: Path | None, branches: bool, fmt: s
     changed paths, violations, result notes, log, cost and tokens; and the run's metrics
     (speedup, concurrency, lower bound, workers, cost)."""
     from ..observe import branch_states, open_store, run_metrics
+    from ..store.export import with_timings
 
     result = engine.load_result(run_id, repo=repo)
     with open_store(repo) as (git, store):
         metrics = run_metrics(store, result.run_id)
         states = branch_states(git, store, result.run_id) if branches else None
     if fmt == "json":
-        data = result.to_json()
+        data = with_timings(result.to_json(),
+                            {t.task_id: t.timing.to_json() for t in metrics.tasks})
         data["metrics"] = metrics.to_json()
         if states is not None:
             data["branches"] = [b.to_json() for b in states]
@@ -114,6 +120,39 @@ def metrics_line(m: RunMetrics) -> str:
     parts.append(workers + (f" ({', '.join(extra)})" if extra else ""))
     line = "metrics: " + ", ".join(parts)
     return line + _usage(m.cost_usd, m.tokens_in, m.tokens_out)
+
+
+def gates_line(m: RunMetrics) -> str:
+    """One line of the run's gates: plan and task gate runs, their time, bisections."""
+    g = m.gates
+    if g is None:
+        return "gates: not logged"
+    failed = f" ({g.plan_failed} failed)" if g.plan_failed else ""
+    parts = [f"{g.plan_runs} plan gate run{'' if g.plan_runs == 1 else 's'}{failed} "
+             f"{_secs(g.plan_s)}"]
+    if g.task_runs:
+        failed = f" ({g.task_failed} failed)" if g.task_failed else ""
+        parts.append(f"{g.task_runs} task gate run{'' if g.task_runs == 1 else 's'}{failed} "
+                     f"{_secs(g.task_s)}")
+    if g.speculative_runs:
+        parts.append(f"{g.speculative_runs} speculative")
+    if g.bisections:
+        culprits = ", ".join(g.culprits) or "none"
+        parts.append(f"{g.bisections} bisection{'' if g.bisections == 1 else 's'} "
+                     f"({g.bisect_runs} more gate runs; culprits {culprits})")
+    return "gates: " + ", ".join(parts)
+
+
+def _split(m: TaskMetrics) -> str:
+    """Where a task's time went, for a run that logged its gates (else nothing)."""
+    t = m.timing
+    if t.gate_s is None:
+        return ""
+    parts = [f"work {_secs(t.work_s)}"]
+    if t.task_gate_s:
+        parts.append(f"task gate {_secs(t.task_gate_s)}")
+    parts += [f"queue {_secs(t.queue_s)}", f"gate {_secs(t.gate_s)}"]
+    return f" ({', '.join(parts)})"
 
 
 def _secs(value: float) -> str:

@@ -6,7 +6,8 @@ The tasks table says where a run ended; only the log says what ran beside what. 
 waves, for the waves strategy) finished, no conflicting task, second RED task, CRITICAL task
 or serial-phase task busy, no more workers than slots. At the end: every task terminal (for a
 finished run), every merged task's changed paths inside its boundary, every task merged at
-most once, and the groups the plan allowed to overlap really overlapped.
+most once, every merge covered by a passing plan gate under the run's ``verify_policy``, and
+the groups the plan allowed to overlap really overlapped.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ..model import RiskTier, Strategy, TaskId, TaskState
 from ..store import Store, iso
 from .database import open_store, pick_run
 from .facts import PlanFacts, plan_facts
+from .gates import plan_gates
 from .metrics import max_concurrent
 from .timeline import Span, Timeline, is_terminal, replay
 
@@ -39,6 +41,7 @@ class BreachKind(str, Enum):
     NOT_TERMINAL = "not_terminal"  # a finished run left a task pending or running
     OUTSIDE_OWNED = "outside_owned"  # a merged task changed a path outside its boundary
     MERGED_TWICE = "merged_twice"
+    UNGATED_MERGE = "ungated_merge"  # a merge no passing plan gate covered under the policy
     SERIAL_EXECUTION = "parallel_executed_serially"  # seed 003: claimed parallel, ran serially
     LOG = "log_inconsistent"  # events that cannot follow each other
     UNVERIFIABLE = "unverifiable"  # the plan's rules cannot be known
@@ -136,7 +139,9 @@ def audit_run(store: Store, run_id: str) -> AuditReport:
         timeline = replay(store.events(run_id), run_id)
     facts, why = plan_facts(record)
     strategy = str(record.options.get("strategy") or Strategy.DYNAMIC.value)
-    return audit_timeline(timeline, facts, why, strategy=strategy)
+    policy = record.options.get("verify_policy")
+    return audit_timeline(timeline, facts, why, strategy=strategy,
+                          verify_policy=str(policy) if policy else None)
 
 
 def audit_repo(repo: str | os.PathLike[str] | None = None, run_id: str | None = None) -> AuditReport:
@@ -146,9 +151,10 @@ def audit_repo(repo: str | os.PathLike[str] | None = None, run_id: str | None = 
 
 
 def audit_timeline(timeline: Timeline, facts: PlanFacts | None, why: str | None = None, *,
-                   strategy: str = "dynamic") -> AuditReport:
-    """:func:`audit_run` on an already replayed log and known rules (no database needed)."""
-    out = _Audit(timeline, facts, strategy)
+                   strategy: str = "dynamic", verify_policy: str | None = None) -> AuditReport:
+    """:func:`audit_run` on an already replayed log and known rules (no database needed).
+    ``verify_policy``: the run's recorded option; None for a run made before it was recorded."""
+    out = _Audit(timeline, facts, strategy, verify_policy)
     if facts is None:
         out.breach(BreachKind.UNVERIFIABLE, (), None,
                    f"the plan's rules cannot be checked: {why or 'unknown plan'}")
@@ -162,6 +168,7 @@ def audit_timeline(timeline: Timeline, facts: PlanFacts | None, why: str | None 
                    odd.seq)
     out.sweep()
     out.check_end()
+    out.check_gates()
     groups = out.check_groups()
     return AuditReport(
         run_id=timeline.run_id, run_state=timeline.run_state, strategy=strategy,
@@ -173,10 +180,12 @@ def audit_timeline(timeline: Timeline, facts: PlanFacts | None, why: str | None 
 
 
 class _Audit:
-    def __init__(self, timeline: Timeline, facts: PlanFacts | None, strategy: str) -> None:
+    def __init__(self, timeline: Timeline, facts: PlanFacts | None, strategy: str,
+                 verify_policy: str | None = None) -> None:
         self.tl = timeline
         self.facts = facts
         self.strategy = strategy
+        self.verify_policy = verify_policy
         self.breaches: list[Breach] = []
         self.notes: list[Note] = []
         self._waves: list[frozenset[str]] | None = None
@@ -331,6 +340,52 @@ class _Audit:
                             f"task {t} was merged with a path outside its boundary: {v.detail}"
                             + (" (the violation was recorded with policy fail)" if policy else
                                " (no violation was recorded)"), merge[0])
+
+    def check_gates(self) -> None:
+        """Every merge covered by a passing plan gate (``gate_finished``, ``ok``, the task in
+        its ``tasks``): for ``each`` and ``batch`` before the merge; for ``phase`` before a task
+        of a later phase starts (the sync point), else by the run's end; for ``end`` by the
+        run's end. A run made before gates were logged has no policy and no gate events."""
+        tl, facts = self.tl, self.facts
+        runs = plan_gates(tl.gates)
+        if facts is None or (self.verify_policy is None and not tl.gates):
+            return
+        policy = self.verify_policy or "each"  # what a run did before the policy was recorded
+        for b in tl.bisections:
+            self.notes.append(Note("gate_bisected", b.tasks, (
+                f"the gate failed on batch {_names(b.tasks)}: bisected in {b.gate_runs} more "
+                f"gate run(s), culprits {_names(b.culprits) or 'none'}"
+                + (f", landed {_names(b.landed)}" if b.landed else ""))))
+        if facts.verify == () or (facts.verify is None and not runs):
+            return  # no plan gate to cover anything (or none known and none logged)
+        passed = [(g, g.end_seq or 0) for g in runs if g.passed]  # a passed run has ended
+        for t, merges in tl.merges.items():
+            seq, ts = merges[0]
+            if policy in ("each", "batch"):
+                if not any(g.covers(t) and end < seq for g, end in passed):
+                    self.breach(BreachKind.UNGATED_MERGE, (t,), ts,
+                                f"task {t} was merged with no passing plan gate covering it "
+                                f"before its merge (verify_policy {policy})", seq)
+                continue
+            deadline = self._next_phase_start(t, seq) if policy == "phase" else None
+            if deadline is None and not tl.finished:
+                continue  # the run's last gate may still come
+            if not any(g.covers(t) and (deadline is None or end < deadline) for g, end in passed):
+                when = ("before the next phase started" if deadline is not None
+                        else "by the end of the run")
+                self.breach(BreachKind.UNGATED_MERGE, (t,), ts,
+                            f"task {t} was merged and no passing plan gate covered it {when} "
+                            f"(verify_policy {policy})", deadline if deadline is not None else seq)
+
+    def _next_phase_start(self, t: str, after: int) -> int | None:
+        """The seq of the first start, after ``after``, of a task in a later phase than t's."""
+        graph = self.facts.graph if self.facts is not None else None
+        if graph is None or TaskId(t) not in graph:
+            return None
+        mine = graph.phase_of[TaskId(t)]
+        later = [s.start_seq for s in self.tl.attempts if s.start_seq > after
+                 and graph.phase_of.get(TaskId(s.task_id), -1) > mine]
+        return min(later, default=None)
 
     def check_groups(self) -> tuple[ParallelGroup, ...]:
         """Seed 003's "parallel but executed serially": per wave of two or more tasks.

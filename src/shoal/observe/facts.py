@@ -3,7 +3,7 @@
 The run record's ``plan_snapshot`` is read first: when it lists the tasks (``tasks``: a list of
 ``{"id", "phase", "after", "owns", "forbids", "risk", "estimate_s"}``, with ``phases``,
 ``shared_readonly``, ``max_parallel``, ``isolation`` and optionally ``conflicts`` as pairs of
-ids) the plan is rebuilt from it. Otherwise the plan file the run was started from
+ids, and ``verify``, the plan gate's commands) the plan is rebuilt from it. Otherwise the plan file the run was started from
 (``plan_path``) is loaded and analysed again, which is only right while that file is unchanged:
 :func:`plan_facts` notes when its tasks differ from the run's.
 """
@@ -33,6 +33,7 @@ class PlanFacts:
     strategy: Strategy
     on_violation: str  # fail | revert | warn
     source: str  # "snapshot" or the plan file read
+    verify: tuple[str, ...] | None = None  # the plan gate's commands; None: not recorded
     graph: PlanGraph = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -57,7 +58,9 @@ def plan_facts(run: RunRecord) -> tuple[PlanFacts | None, str | None]:
             return None, f"the run's plan snapshot cannot be read: {exc!r}"
         pairs = snapshot.get("conflicts")
         conflicts = _pairs(pairs) if isinstance(pairs, list) else analyse(plan).conflicts
-        return _facts(plan, conflicts, options, "snapshot"), None
+        verify = snapshot.get("verify")
+        return _facts(plan, conflicts, options, "snapshot", tuple(str(c) for c in verify)
+                      if isinstance(verify, list) else None), None
     if not run.plan_path:
         return None, "the run records neither its plan's tasks nor a plan file"
     if not Path(run.plan_path).exists():
@@ -70,10 +73,12 @@ def plan_facts(run: RunRecord) -> tuple[PlanFacts | None, str | None]:
         return None, f"the plan file {run.plan_path} cannot be read: {exc.message}"
     if not report.schedulable:
         return None, f"the plan file {run.plan_path} no longer forms a valid plan"
-    return _facts(report.plan, report.analysis.conflicts, options, run.plan_path), None
+    return _facts(report.plan, report.analysis.conflicts, options, run.plan_path,
+                  report.plan.defaults.verify), None
 
 
-def _facts(plan: Plan, conflicts: Conflicts, options: Mapping[str, Any], source: str) -> PlanFacts:
+def _facts(plan: Plan, conflicts: Conflicts, options: Mapping[str, Any], source: str,
+           verify: tuple[str, ...] | None) -> PlanFacts:
     isolation = options.get("isolation") or plan.defaults.isolation.value
     slots = plan.effective_max_parallel(options.get("max_parallel"))
     if isolation == Isolation.BRANCH.value:
@@ -81,7 +86,7 @@ def _facts(plan: Plan, conflicts: Conflicts, options: Mapping[str, Any], source:
     return PlanFacts(
         plan=plan, conflicts=conflicts, slots=slots,
         strategy=Strategy(options.get("strategy") or Strategy.DYNAMIC.value),
-        on_violation=str(options.get("on_violation") or "fail"), source=source,
+        on_violation=str(options.get("on_violation") or "fail"), source=source, verify=verify,
     )
 
 

@@ -4,8 +4,10 @@
     >>> m.speedup, m.max_concurrent, m.to_json()["lower_bound_s"]
 
 Durations are worker time: from ``task_started`` to ``task_finished`` of each attempt, summed
-per task (retries included). Tokens and cost come from the agents' results stored with each
-attempt; they are null when no agent reported them.
+per task (retries included). Each task's time is also split into work, its own gate, the merge
+queue and the plan's gate (:mod:`.timing`); the run's gate runs are counted (:mod:`.gates`).
+Tokens and cost come from the agents' results stored with each attempt; they are null when no
+agent reported them.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from ..model import Strategy
 from ..scheduler import critical_path
 from ..store import AttemptRecord, Store
 from .facts import PlanFacts, plan_facts
+from .gates import NO_GATES_JSON, GateCounts
 from .timeline import Span, Timeline, overlapping_tasks, replay
+from .timing import TaskTiming, task_timings
 
 _FAILED = ("failed", "timeout", "crashed")
 
@@ -52,12 +56,13 @@ class TaskMetrics:
     turns: int | None
     session_id: str | None  # of the last attempt that reported one
     spans: tuple[AttemptSpan, ...]
+    timing: TaskTiming  # work, own gate, queue, plan gate
 
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.task_id, "state": self.state, "attempts": self.attempts,
             "duration_s": _r(self.duration_s), "overlapped": self.overlapped, "wave": self.wave,
-            "merged_s": _r(self.merged_s), "cost_usd": self.cost_usd,
+            "merged_s": _r(self.merged_s), **self.timing.to_json(), "cost_usd": self.cost_usd,
             "tokens_in": self.tokens_in, "tokens_out": self.tokens_out, "turns": self.turns,
             "session_id": self.session_id, "spans": [s.to_json() for s in self.spans],
         }
@@ -99,6 +104,7 @@ class RunMetrics:
     tokens_out: int | None
     turns: int | None
     tasks: tuple[TaskMetrics, ...]
+    gates: GateCounts | None = None  # None: the run logged no gates (made before they were)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -122,6 +128,7 @@ class RunMetrics:
             "lower_bound_s": _r(self.lower_bound_s), "makespan_ratio": _r(self.makespan_ratio),
             "cost_usd": self.cost_usd, "tokens_in": self.tokens_in,
             "tokens_out": self.tokens_out, "turns": self.turns,
+            **(self.gates.to_json() if self.gates is not None else NO_GATES_JSON),
             "tasks": [t.to_json() for t in self.tasks],
         }
 
@@ -135,13 +142,21 @@ def run_metrics(store: Store, run_id: str, *, now: float | None = None) -> RunMe
         attempts = store.attempts(run_id)
     facts, _ = plan_facts(record)
     return metrics_of(timeline, facts, attempts, strategy=str(record.options.get("strategy")
-                                                               or Strategy.DYNAMIC.value), now=now)
+                                                               or Strategy.DYNAMIC.value), now=now,
+                      gated=gates_logged(record.options))
+
+
+def gates_logged(options: Mapping[str, Any]) -> bool:
+    """Whether a run's gates are logged: its options name a verify policy (runs made before
+    gates were logged have none, and no gate events)."""
+    return "verify_policy" in (options or {})
 
 
 def metrics_of(timeline: Timeline, facts: PlanFacts | None,
                attempts: Sequence[AttemptRecord] = (), *, strategy: str = "dynamic",
-               now: float | None = None) -> RunMetrics:
-    """:func:`run_metrics` on an already replayed log (no database needed)."""
+               now: float | None = None, gated: bool = False) -> RunMetrics:
+    """:func:`run_metrics` on an already replayed log (no database needed). ``gated``: see
+    :func:`gates_logged`; a log with gate events counts as gated anyway."""
     origin = timeline.started_at if timeline.started_at is not None else (
         timeline.events[0].ts if timeline.events else 0.0)
     until = now if now is not None else timeline.last_ts
@@ -180,6 +195,9 @@ def metrics_of(timeline: Timeline, facts: PlanFacts | None,
             avg_wave = sum(times) / len(times) if times else None
 
     costs = _usage(attempts)
+    gated = gated or bool(timeline.gates)
+    timings = task_timings(timeline, until, gated=gated)
+    no_time = TaskTiming(0.0, 0.0 if gated else None, 0.0, 0.0 if gated else None)
     tasks = tuple(
         TaskMetrics(
             task_id=t, state=timeline.final_state(t), attempts=len(timeline.attempts_of(t)),
@@ -188,6 +206,7 @@ def metrics_of(timeline: Timeline, facts: PlanFacts | None,
             spans=tuple(AttemptSpan(s.attempt, s.start - origin,
                                     None if s.end is None else s.end - origin, s.outcome)
                         for s in timeline.attempts_of(t)),
+            timing=timings.get(t, no_time),
             **costs.get(t, _NO_USAGE),
         )
         for t in ids
@@ -211,6 +230,7 @@ def metrics_of(timeline: Timeline, facts: PlanFacts | None,
         tokens_out=_total(c["tokens_out"] for c in costs.values()),
         turns=_total(c["turns"] for c in costs.values()),
         tasks=tasks,
+        gates=GateCounts.of(timeline.gates, timeline.bisections, until) if gated else None,
     )
 
 
@@ -271,4 +291,4 @@ def _r(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
-__all__ = ["AttemptSpan", "RunMetrics", "TaskMetrics", "metrics_of", "run_metrics"]
+__all__ = ["AttemptSpan", "RunMetrics", "TaskMetrics", "gates_logged", "metrics_of", "run_metrics"]

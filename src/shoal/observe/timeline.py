@@ -14,6 +14,9 @@ Two kinds of span, as the supervisor counts them:
   changes state (merge or verify failed, succeeded without a merge), or the run is interrupted.
   Conflicts, risk tiers and serial phases are judged on busy spans: a task waiting for its
   merge holds no slot but still keeps conflicting tasks out.
+
+Gate runs (``gate_started`` to ``gate_finished``) and bisections are read by
+:class:`~shoal.observe.gates.GateReader` in the same pass.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any
 
 from ..model import TaskState
 from ..store import Event, EventKind
+from .gates import Bisection, GateReader, GateRun
 
 _K = EventKind
 _TERMINAL = {s.value for s in TaskState if s.terminal}
@@ -87,6 +91,8 @@ class Timeline:
     run_state: str | None  # from the last run_* event
     oddities: tuple[Oddity, ...] = field(default=())
     by_task: Mapping[str, tuple[Span, ...]] = field(default_factory=dict)  # attempt spans
+    gates: tuple[GateRun, ...] = ()  # plan and task gate runs, in start order
+    bisections: tuple[Bisection, ...] = ()
 
     @property
     def last_ts(self) -> float | None:
@@ -109,7 +115,7 @@ class Timeline:
         return self.by_task.get(task_id, ())
 
 
-def _state_of(event: Event) -> str | None:
+def state_of(event: Event) -> str | None:
     """The task state an event moves its task to, if it does."""
     if event.kind == _K.MERGED:
         return TaskState.SUCCEEDED.value
@@ -135,6 +141,7 @@ def replay(events: Iterable[Event], run_id: str = "") -> Timeline:
     started_at: float | None = None
     ended_at: float | None = None
     run_state: str | None = None
+    gates = GateReader()
 
     def close_busy(task: str, e: Event) -> None:
         if task in open_busy:
@@ -146,6 +153,9 @@ def replay(events: Iterable[Event], run_id: str = "") -> Timeline:
 
     for e in log:
         kind, task = e.kind, e.task_id
+        gate_oddity = gates.read(e)
+        if gate_oddity:
+            odd(e, gate_oddity)
         if kind == _K.RUN_STARTED:
             started_at = e.ts if started_at is None else started_at
             run_state = "running"
@@ -189,13 +199,14 @@ def replay(events: Iterable[Event], run_id: str = "") -> Timeline:
                 for t in e.data.get("requeued", ()):
                     states.setdefault(str(t), []).append((e.seq, TaskState.PENDING.value))
             if kind != _K.RUN_RESUMED:
+                gates.stop(e)
                 for t in list(open_busy):
                     if t not in open_attempt:  # waiting for a merge that will not come now
                         close_busy(t, e)
             ended_at = e.ts if kind == _K.RUN_FINISHED else None
         if kind == _K.MERGED and task is not None:
             merges.setdefault(task, []).append((e.seq, e.ts))
-        state = _state_of(e)
+        state = state_of(e)
         if state is not None and task is not None and kind != _K.TASK_STARTED:
             states.setdefault(task, []).append((e.seq, state))
             if task not in open_attempt:
@@ -218,6 +229,8 @@ def replay(events: Iterable[Event], run_id: str = "") -> Timeline:
         run_state=run_state,
         oddities=tuple(oddities),
         by_task=_group(attempts),
+        gates=tuple(sorted(gates.runs, key=lambda g: g.start_seq)),
+        bisections=tuple(gates.bisections),
     )
 
 

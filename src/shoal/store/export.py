@@ -11,7 +11,7 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -216,7 +216,8 @@ def status_json(
       ``started_at``, ``ended_at``, ``branch``, ``head_commit``, ``merged_commit``,
       ``changed_paths``, ``violations``, ``result`` (parsed worker result or null),
       ``reason``, ``log_path`` and ``attempt_history``: ``[{number, state, started_at,
-      ended_at, duration_s, exit_code, log_path, error}]``.
+      ended_at, duration_s, exit_code, log_path, error}]``; from the event log,
+      :func:`with_timings` adds where the time went (``TIMING_KEYS``, see there).
     - ``totals``: a count for every ``TaskState`` value (zeros included) and ``total``.
     """
     history: dict[str, list[dict[str, Any]]] = {}
@@ -276,6 +277,22 @@ def status_json(
     }
 
 
+# Each task's time split, as `shoal.observe.timing` measures it: work_s (its attempts, less its
+# own gate), task_gate_s (its own gate runs), queue_s (waiting in the merge queue for a gate or
+# its merge), gate_s (the plan gate runs that covered it). The gate keys are null for a run
+# that logged no gates.
+TIMING_KEYS = ("work_s", "task_gate_s", "queue_s", "gate_s")
+
+
+def with_timings(data: dict[str, Any], timings: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """``data`` (a :func:`status_json` document) with each task's ``TIMING_KEYS`` set from
+    ``timings`` (task id -> those keys; null for a task it does not have)."""
+    for entry in data["tasks"]:
+        split = timings.get(entry["id"]) or {}
+        entry.update({key: split.get(key) for key in TIMING_KEYS})
+    return data
+
+
 def _round(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds, 3)
 
@@ -287,4 +304,5 @@ __all__ = [
     "resource_locks",
     "status_json",
     "update_tasks_json",
+    "with_timings",
 ]
