@@ -103,3 +103,38 @@ class Gated:
 
     def end(self, at: float, state: RunState = RunState.SUCCEEDED) -> None:
         self.store.set_run_state(self.run_id, state, at=T0 + at)
+
+
+def one_task(store: Store, **options: object) -> Gated:
+    """a: a 1 s attempt (0-1), 5 s in the queue (1-6), a 2 s plan gate (6-8), merged at 8."""
+    run = Gated(store, ["a"], **options)  # type: ignore[arg-type]
+    run.start("a", 0)
+    run.finish("a", 1)
+    run.queue("a", 1)
+    run.gate(["a"], 6, 8)
+    run.merged("a", 8)
+    run.end(9)
+    return run
+
+
+def batch_with_culprit(store: Store) -> Gated:
+    """a, b, c end their attempts at 0.5, 1.5 and 2.5, pass their own gates (0.5 s each) and
+    queue; the batch [a, b, c] fails (4-6); bisection: [a] passes (6-7), [b, c] fails (7-8),
+    [b] passes (8-9), so c is the culprit; a and b land, c fails."""
+    run = Gated(store, ["a", "b", "c"])
+    for t in "abc":
+        run.start(t, 0)
+    for i, t in enumerate("abc", 1):
+        run.finish(t, i - 0.5)
+        run.gate([t], i - 0.5, i, scope="task", attempt=1)
+        run.queue(t, i)
+    run.gate(["a", "b", "c"], 4, 6, ok=False)
+    run.gate(["a"], 6, 7, bisect=True)
+    run.gate(["b", "c"], 7, 8, ok=False, bisect=True)
+    run.gate(["b"], 8, 9, bisect=True)
+    run.bisected(["a", "b", "c"], ["c"], 3, ["a", "b"], 9)
+    run.merged("a", 9)
+    run.merged("b", 9)
+    run.fail("c", 9, "the plan gate fails with it: FAILED test_x")
+    run.end(10, RunState.FAILED)
+    return run

@@ -11,48 +11,13 @@ import pytest
 from shoal.observe import BreachKind, audit_run, replay, run_metrics, task_timings
 from shoal.store import RunState, Store
 
-from .gated import T0, Gated
+from .gated import T0, Gated, batch_with_culprit, one_task
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
     with Store.open(tmp_path / "state.db") as s:
         yield s
-
-
-def one_task(store: Store, **options: object) -> Gated:
-    """a: a 1 s attempt (0-1), 5 s in the queue (1-6), a 2 s plan gate (6-8), merged at 8."""
-    run = Gated(store, ["a"], **options)  # type: ignore[arg-type]
-    run.start("a", 0)
-    run.finish("a", 1)
-    run.queue("a", 1)
-    run.gate(["a"], 6, 8)
-    run.merged("a", 8)
-    run.end(9)
-    return run
-
-
-def batch_with_culprit(store: Store) -> Gated:
-    """a, b, c finish at 1, 2, 3 with task gates after their attempts; the batch [a, b, c]
-    fails (4-6); bisection: [a] passes (6-7), [b, c] fails (7-8), [b] passes (8-9) and c is
-    the culprit; a and b land."""
-    run = Gated(store, ["a", "b", "c"])
-    for t in "abc":
-        run.start(t, 0)
-    for i, t in enumerate("abc", 1):
-        run.finish(t, i - 0.5)
-        run.gate([t], i - 0.5, i, scope="task", attempt=1)
-        run.queue(t, i)
-    run.gate(["a", "b", "c"], 4, 6, ok=False)
-    run.gate(["a"], 6, 7, bisect=True)
-    run.gate(["b", "c"], 7, 8, ok=False, bisect=True)
-    run.gate(["b"], 8, 9, bisect=True)
-    run.bisected(["a", "b", "c"], ["c"], 3, ["a", "b"], 9)
-    run.merged("a", 9)
-    run.merged("b", 9)
-    run.fail("c", 9, "the plan gate fails with it: FAILED test_x")
-    run.end(10, RunState.FAILED)
-    return run
 
 
 # -- the timeline --------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from rich.text import Text
 
 from ..model import Plan, format_duration, format_usd
 from ..store import Event, Store
-from .snapshot import BoardState, RunSnapshot, TaskView
+from .snapshot import GATING, BoardState, GateView, RunSnapshot, TaskView
 
 if TYPE_CHECKING:
     from .source import RunReader
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 STYLE = {
     "pending": "dim", "running": "cyan", "merging": "blue", "succeeded": "green",
     "failed": "red", "blocked": "red", "skipped": "yellow", "cancelled": "yellow",
-    "interrupted": "yellow",
+    "interrupted": "yellow", "queued": "blue", "gating": "magenta",
 }
 REFRESH_PER_SECOND = 4
 EXTRAS_EVERY_S = 1.0
@@ -39,10 +39,25 @@ def _duration(seconds: float | None) -> str:
     return "" if seconds is None else format_duration(seconds)
 
 
-def _detail(task: TaskView) -> Text:
+def _gate_words(g: GateView) -> str:
+    how = [w for w, on in ((g.policy, bool(g.policy)), ("bisecting", g.bisect),
+                           ("speculative", g.speculative)) if on]
+    return f"gate #{g.gate}" + (f" ({', '.join(how)})" if how else "")
+
+
+def _detail(task: TaskView, gates: dict[int, GateView]) -> Text:
     if task.state == "pending":
         style = "green" if task.waiting == "ready" else "yellow"
         return Text(task.waiting or task.note, style=style)
+    if task.queue:
+        gate = gates.get(task.gate) if task.gate is not None else None
+        if task.queue == GATING and gate is not None:
+            others = len(gate.tasks) - 1
+            return Text(_gate_words(gate) + (f" with {others} other task{'s' * (others != 1)}"
+                                             if others else ""), style="magenta")
+        return Text("waiting in the merge queue for a gate", style="blue")
+    if task.state == "running" and task.gate is not None:
+        return Text(f"its own gate (#{task.gate}) runs", style="dim")
     if task.state in ("running", "merging"):
         return Text(task.last_line or ("merging" if task.state == "merging" else ""), style="dim")
     style = "red" if task.state in ("failed", "blocked") else "dim"
@@ -70,8 +85,13 @@ def _header(snap: RunSnapshot, now: float) -> Text:
     if snap.cost_usd is not None:
         text.append(f"  cost {format_usd(snap.cost_usd)}")
     counts = snap.counts
-    order = ["running", "merging", "pending", "succeeded", "failed", "blocked", "skipped",
-             "cancelled"]
+    if snap.gated and counts.get("merging"):  # the merge queue, split as the log shows it
+        del counts["merging"]
+        for t in snap.tasks:
+            if t.queue:
+                counts[t.queue] = counts.get(t.queue, 0) + 1
+    order = ["running", "merging", "queued", "gating", "pending", "succeeded", "failed",
+             "blocked", "skipped", "cancelled"]
     parts = [f"{counts[s]} {'waiting' if s == 'pending' else s}" for s in order if counts.get(s)]
     if parts:
         text.append("  ·  " + ", ".join(parts))
@@ -103,15 +123,22 @@ def render_board(snap: RunSnapshot, now: float, *, max_rows: int | None = None) 
     table.add_column("cost", justify="right", no_wrap=True)
     table.add_column("output / why", ratio=1, no_wrap=True, overflow="ellipsis")
     shown, hidden = _rows(snap, max_rows)
+    gates = {g.gate: g for g in snap.gates}
     for t in shown:
+        state = t.queue or t.state
         table.add_row(
-            Text(t.task_id), Text(t.phase), Text(t.state, style=STYLE.get(t.state, "")),
+            Text(t.task_id), Text(t.phase), Text(state, style=STYLE.get(state, "")),
             str(t.attempt or ""), _duration(t.elapsed(now)),
             "" if t.commits is None else str(t.commits),
             str(len(t.changed_paths)) if t.changed_paths else "",
-            _violations(t), "" if t.cost_usd is None else format_usd(t.cost_usd), _detail(t),
+            _violations(t), "" if t.cost_usd is None else format_usd(t.cost_usd),
+            _detail(t, gates),
         )
     parts: list[RenderableType] = [_header(snap, now), table]
+    for g in snap.gates:
+        parts.append(Text(f"{_gate_words(g)} on {', '.join(g.tasks)}: "
+                          f"{_duration(max(0.0, now - g.started_at))}", style="magenta",
+                          no_wrap=True, overflow="ellipsis"))
     if hidden:
         counts: dict[str, int] = {}
         for t in hidden:

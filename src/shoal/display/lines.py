@@ -41,6 +41,8 @@ def describe_event(event: Event) -> str | None:
         return f"{task}: merged as {str(d.get('commit') or d.get('commit_sha') or '')[:12]}"
     if kind in ("merge_failed", "verify_failed"):
         return f"{task}: {kind.replace('_', ' ')}: {_short(d.get('reason') or '')}"
+    if kind in ("gate_started", "gate_finished", "gate_bisected"):
+        return _gate(kind, d, task)
     if kind in ("fallback_sequential", "fail_fast", "note"):
         return _short(d.get("message") or kind, 300)
     if kind == "run_stopped":
@@ -53,6 +55,31 @@ def describe_event(event: Event) -> str | None:
     if kind == "run_resumed":
         return f"run {event.run_id} resumed"
     return None
+
+
+def _gate(kind: str, d: dict[str, Any], task: str | None) -> str:
+    tasks = ", ".join(str(t) for t in d.get("tasks") or ())
+    if kind == "gate_bisected":
+        culprits = ", ".join(str(t) for t in d.get("culprits") or ()) or "none"
+        landed = ", ".join(str(t) for t in d.get("landed") or ()) or "nothing"
+        return _short(f"bisected {tasks} in {d.get('gate_runs')} more gate runs: culprits "
+                      f"{culprits}; landing {landed}", 300)
+    own = d.get("scope") == "task" or (d.get("scope") is None and task is not None)
+    name = f"{task}: its own gate" if own else f"gate #{d.get('gate')}"
+    if kind == "gate_started":
+        how = [str(d.get("policy"))] if d.get("policy") and not own else []
+        how += [w for w in ("bisect", "speculative") if d.get(w)]
+        what = f" ({', '.join(how)})" if how else ""
+        return _short(f"{name}{what} started" + ("" if own else f" on {tasks}"), 300)
+    outcome = "cancelled" if d.get("cancelled") else "passed" if d.get("ok") else "failed"
+    took = f" in {d['duration_s']:.1f}s" if isinstance(d.get("duration_s"), (int, float)) else ""
+    failed = next((r for r in d.get("results") or () if isinstance(r, dict)
+                   and (r.get("exit_code") not in (0, None) or r.get("timed_out"))), None)
+    why = ""
+    if failed is not None and not d.get("ok"):
+        end = "timed out" if failed.get("timed_out") else f"exit {failed.get('exit_code')}"
+        why = f": `{failed.get('command')}` {end}"
+    return _short(f"{name} {outcome}{took}" + ("" if own else f" on {tasks}") + why, 300)
 
 
 class PlainDisplay:

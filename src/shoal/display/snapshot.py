@@ -52,6 +52,8 @@ class TaskView:
     cost_usd: float | None
     waiting: str  # why a pending task waits; "" otherwise
     note: str  # reason of a failure, skip or block; "merged as ..."
+    queue: str = ""  # a merging task of a gated run: QUEUED for a gate, or GATING in one
+    gate: int | None = None  # the plan gate run it is in (GATING), or its own gate running
 
     def elapsed(self, now: float) -> float | None:
         """Running: time in the current attempt; ended: first start to end."""
@@ -60,6 +62,21 @@ class TaskView:
         if self.ended_at is None:
             return max(0.0, now - self.started_at)
         return max(0.0, self.ended_at - (self.first_started or self.started_at))
+
+
+QUEUED, GATING = "queued", "gating"
+
+
+@dataclass(frozen=True)
+class GateView:
+    """A plan gate run going on, as its ``gate_started`` recorded it."""
+
+    gate: int
+    tasks: tuple[str, ...]
+    started_at: float
+    policy: str
+    bisect: bool
+    speculative: bool
 
 
 @dataclass(frozen=True)
@@ -71,6 +88,8 @@ class RunSnapshot:
     slots: int
     tasks: tuple[TaskView, ...]
     last_event: str
+    gates: tuple[GateView, ...] = ()  # plan gate runs going on, in start order
+    gated: bool = False  # the run logs its gates: merging tasks show QUEUED or GATING
 
     def count(self, state: str) -> int:
         return sum(1 for t in self.tasks if t.state == state)
@@ -103,6 +122,7 @@ class _Row:
     note: str = ""
     changed: tuple[str, ...] = ()
     violations: tuple[str, ...] = ()
+    gate: int | None = None  # its own gate, while it runs
 
 
 @dataclass
@@ -115,6 +135,8 @@ class _Run:
     sequential: bool = False
     stopping: bool = False
     last: str = ""
+    gates: dict[int, GateView] = field(default_factory=dict)  # plan gate runs going on
+    gated: bool = False
 
 
 def _violation_path(item: Any) -> str:
@@ -163,7 +185,14 @@ class BoardState:
         if kind == "run_started":
             run.run_id, run.started, run.state = event.run_id, event.ts, "running"
             run.options = dict(d.get("options") or {})
+            run.gated = run.gated or "verify_policy" in run.options
+        elif kind in ("gate_started", "gate_finished"):
+            self._gate(event, kind == "gate_started")
+            return
         elif kind in ("run_resumed", "run_finished", "run_interrupted"):
+            run.gates.clear()  # whatever gate ran stopped with the run
+            for r in self.rows.values():
+                r.gate = None
             run.run_id = run.run_id or event.run_id
             run.state = str(d.get("state") or run.state)
             run.ended = None if kind == "run_resumed" else event.ts
@@ -184,6 +213,7 @@ class BoardState:
         if kind == "task_started":
             row.state, row.attempt = "running", int(d.get("attempt") or row.attempt + 1)
             row.started, row.ended, row.note = event.ts, None, ""
+            row.gate = None
             row.first_started = row.first_started or event.ts
             row.changed, row.violations = (), ()
             self.extras.pop(event.task_id, None)
@@ -195,14 +225,36 @@ class BoardState:
         elif kind == "boundary_violation":
             row.violations = tuple(_violation_path(v) for v in d.get("violations", ()))
         elif kind == "merge_started":
-            row.state = "merging"
+            row.state, row.gate = "merging", None
         elif kind == "merged":
-            row.state, row.ended = "succeeded", event.ts
+            row.state, row.ended, row.gate = "succeeded", event.ts, None
             row.note = f"merged as {str(d.get('commit') or '')[:12]}"
         elif d.get("state") is not None and kind != "run_started":
             row.state = str(d["state"])
             row.ended = event.ts if row.state in _TERMINAL else None
             row.note = str(d.get("reason") or "")
+            row.gate = None
+
+    def _gate(self, event: Event, started: bool) -> None:
+        """A gate run began or ended: the tasks it covers are in it until it ends."""
+        d, run = event.data, self.run
+        run.gated = True
+        try:
+            number = int(d["gate"])
+        except (KeyError, TypeError, ValueError):
+            return
+        tasks = tuple(str(t) for t in d.get("tasks") or ()) or (
+            (event.task_id,) if event.task_id else ())
+        plan = str(d.get("scope") or ("task" if event.task_id else "plan")) == "plan"
+        if plan and started:
+            run.gates[number] = GateView(number, tasks, event.ts, str(d.get("policy") or ""),
+                                         bool(d.get("bisect")), bool(d.get("speculative")))
+        elif plan:
+            run.gates.pop(number, None)
+        else:  # a task's own gate, in its workspace
+            row = self.rows.get(tasks[0]) if tasks else None
+            if row is not None and (started or row.gate == number):
+                row.gate = number if started else None
 
     # -- reading ---------------------------------------------------------------------------
     @property
@@ -245,11 +297,15 @@ class BoardState:
         reasons: Mapping[str, str] = {}
         if self.graph is not None and self.run.state in ("running", ""):
             reasons = pending_reasons(self.graph, pending, facts, self._wave_plan())
+        gating: dict[str, int] = {}  # task -> the earliest plan gate run covering it
+        for g in reversed(self.run.gates.values()):
+            gating.update(dict.fromkeys(g.tasks, g.gate))
         views = []
         for task_id, row in rows.items():
             extra = self.extras.get(task_id, TaskExtra())
             task = self._tasks.get(TaskId(task_id))
             live = row.state == "running"
+            merging = row.state == "merging" and self.run.gated
             views.append(TaskView(
                 task_id=task_id,
                 title=task.title if task is not None else "",
@@ -262,8 +318,11 @@ class BoardState:
                 violations=(extra.violations if live and extra.violations is not None
                             else row.violations),
                 cost_usd=extra.cost_usd, waiting=reasons.get(task_id, ""), note=row.note,
+                queue=(GATING if task_id in gating else QUEUED) if merging else "",
+                gate=gating.get(task_id) if merging else row.gate,
             ))
         run = self.run
         return RunSnapshot(run_id=run.run_id, state=run.state, started_at=run.started,
                            ended_at=run.ended, slots=self.slots, tasks=tuple(views),
-                           last_event=run.last)
+                           last_event=run.last, gates=tuple(run.gates.values()),
+                           gated=run.gated)

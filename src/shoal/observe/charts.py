@@ -14,6 +14,7 @@ from itertools import pairwise
 from ..model import Plan, TaskId
 from ..scheduler import PlanGraph
 from ..store import AttemptRecord, MergeRecord, TaskRecord
+from .gates import PLAN, GateRun
 
 LABEL_W = 170  # the task names left of the plot
 ROW_H = 22
@@ -45,6 +46,27 @@ class MergeMark:
     x: float
     y: float  # middle of the row
     wait_x: float | None  # end of the attempt that was merged: the queue and verify wait
+
+
+@dataclass(frozen=True)
+class GateBar:
+    """A gate run: a plan gate in a lane of its own below the tasks, a task gate on its row."""
+
+    run: GateRun
+    x: float
+    y: float
+    width: float
+    height: float
+    label: str  # the tasks it covered, cut to what fits in the bar
+
+    @property
+    def outcome(self) -> str:
+        g = self.run
+        if g.cancelled:
+            return "cancelled"
+        if g.ok is None:
+            return "running" if g.end is None else "unfinished"
+        return "passed" if g.ok else "failed"
 
 
 @dataclass(frozen=True)
@@ -82,6 +104,8 @@ class Gantt:
     merges: tuple[MergeMark, ...]
     phases: tuple[PhaseBand, ...]
     ticks: tuple[Tick, ...]
+    gates: tuple[GateBar, ...] = ()  # plan gates, then task gates
+    gate_lanes: tuple[float, ...] = ()  # top of each plan gate lane (one per overlapping run)
 
     def x_of(self, t: float) -> float:
         return self.plot_x + (t - self.t0) / (self.t1 - self.t0) * self.plot_w
@@ -100,11 +124,13 @@ def _tick_label(seconds: float) -> str:
 def build_gantt(tasks: Sequence[TaskRecord], attempts: Sequence[AttemptRecord],
                 merges: Sequence[MergeRecord], *, t0: float, t1: float,
                 phase_of: Mapping[str, str] | None = None, phase_order: Sequence[str] = (),
-                width: float = 1100.0) -> Gantt:
+                width: float = 1100.0, gates: Sequence[GateRun] = ()) -> Gantt:
     """One row per task (plan order), one bar per attempt at its recorded times; merges as
-    marks at their times; a band per phase from its first start to its last end."""
+    marks at their times; a band per phase from its first start to its last end. Below the
+    tasks, each plan gate run is a bar of its own (in as many lanes as runs overlapped); a
+    task's own gate runs lie on its row."""
     t1 = max(t1, t0 + 1e-3, *(a.ended_at or a.started_at for a in attempts),
-             *(m.merged_at for m in merges))
+             *(m.merged_at for m in merges), *(g.end or g.start for g in gates))
     t0 = min(t0, *(a.started_at for a in attempts)) if attempts else t0
     plot_x, plot_w = float(LABEL_W), width - LABEL_W - 16
     span = t1 - t0
@@ -144,9 +170,48 @@ def build_gantt(tasks: Sequence[TaskRecord], attempts: Sequence[AttemptRecord],
     step = next((s for s in _STEPS if span / s <= 10), _STEPS[-1])
     ticks = tuple(Tick(x(t0 + i * step), _tick_label(i * step))
                   for i in range(int(span / step) + 1))
-    height = AXIS_H + ROW_H * max(1, len(tasks)) + 8
+    top = AXIS_H + ROW_H * max(1, len(tasks))
+    lane_of = _lanes([g for g in gates if g.scope == PLAN], t1)
+    lanes = tuple(top + i * ROW_H for i in range(max(lane_of.values(), default=-1) + 1))
+    gate_bars = []
+    for g in gates:
+        if g.scope == PLAN:
+            y, h = lanes[lane_of[g.gate, g.start_seq]] + (ROW_H - BAR_H) / 2, float(BAR_H)
+        elif g.tasks and TaskId(g.tasks[0]) in row_y:  # below its attempt's bar, on its row
+            y, h = row_y[TaskId(g.tasks[0])] + ROW_H - (ROW_H - BAR_H) / 2 - 4, 4.0
+        else:
+            continue
+        w = max(1.5, x(g.end if g.end is not None else t1) - x(g.start))
+        label = _fit(", ".join(g.tasks), w) if g.scope == PLAN else ""
+        gate_bars.append(GateBar(g, x(g.start), y, w, h, label))
+    height = top + ROW_H * len(lanes) + 8
     return Gantt(t0, t1, width, height, plot_x, plot_w, rows, tuple(bars), tuple(marks),
-                 tuple(bands), ticks)
+                 tuple(bands), ticks, tuple(gate_bars), lanes)
+
+
+def _lanes(runs: Sequence[GateRun], t1: float) -> dict[tuple[int, int], int]:
+    """Each run in the first lane free when it starts: runs that overlapped (speculation)
+    lie one above the other."""
+    free: list[float] = []  # lane -> when its last run ends
+    out = {}
+    for g in sorted(runs, key=lambda g: (g.start, g.start_seq)):
+        lane = next((i for i, end in enumerate(free) if end <= g.start), len(free))
+        if lane == len(free):
+            free.append(0.0)
+        free[lane] = g.end if g.end is not None else t1
+        out[g.gate, g.start_seq] = lane
+    return out
+
+
+CHAR_W = 6.2  # a character of the bars' 11px labels, about
+
+
+def _fit(text: str, width: float) -> str:
+    """``text`` cut to fit ``width``; nothing when not even a few characters would."""
+    room = int((width - 6) / CHAR_W)
+    if len(text) <= room:
+        return text
+    return text[: room - 1] + "…" if room >= 4 else ""
 
 
 # -- the dependency graph -----------------------------------------------------------------------

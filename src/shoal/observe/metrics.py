@@ -20,7 +20,7 @@ from typing import Any
 
 from ..model import Strategy
 from ..scheduler import critical_path
-from ..store import AttemptRecord, Store
+from ..store import AttemptRecord, RunRecord, Store
 from .facts import PlanFacts, plan_facts
 from .gates import NO_GATES_JSON, GateCounts
 from .timeline import Span, Timeline, overlapping_tasks, replay
@@ -140,6 +140,12 @@ def run_metrics(store: Store, run_id: str, *, now: float | None = None) -> RunMe
         record = store.get_run(run_id)
         timeline = replay(store.events(run_id), run_id)
         attempts = store.attempts(run_id)
+    return record_metrics(record, timeline, attempts, now=now)
+
+
+def record_metrics(record: RunRecord, timeline: Timeline, attempts: Sequence[AttemptRecord], *,
+                   now: float | None = None) -> RunMetrics:
+    """:func:`run_metrics` on a run already read (its record, replayed log and attempts)."""
     facts, _ = plan_facts(record)
     return metrics_of(timeline, facts, attempts, strategy=str(record.options.get("strategy")
                                                                or Strategy.DYNAMIC.value), now=now,
@@ -291,4 +297,5 @@ def _r(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
-__all__ = ["AttemptSpan", "RunMetrics", "TaskMetrics", "gates_logged", "metrics_of", "run_metrics"]
+__all__ = ["AttemptSpan", "RunMetrics", "TaskMetrics", "gates_logged", "metrics_of", "record_metrics",
+           "run_metrics"]

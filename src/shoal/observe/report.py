@@ -5,9 +5,10 @@
 
 The HTML needs no network: CSS and SVG are inline, there is no script. It holds a Gantt
 timeline (one row per task, one bar per attempt at its recorded times, coloured by outcome;
-phases and merges marked; details on hover), the dependency graph with the critical path, the
-run's metrics (:func:`~shoal.observe.metrics.run_metrics`) and every task's result with links to
-its logs. Plan and worker text is escaped everywhere (Jinja2 autoescape).
+phases and merges marked; each plan gate run a bar below the tasks; details on hover), the
+dependency graph with the critical path, the run's metrics
+(:func:`~shoal.observe.metrics.run_metrics`) and every task's result, with where its time went,
+and links to its logs. Plan and worker text is escaped everywhere (Jinja2 autoescape).
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ from ..model import Plan, format_duration, format_usd
 from ..planfile import load_plan
 from ..scheduler import critical_path
 from ..store import AttemptRecord, MergeRecord, RunRecord, Store, TaskRecord
-from .charts import DepGraph, Gantt, build_gantt, build_graph
+from .charts import DepGraph, Gantt, GateBar, build_gantt, build_graph
 from .facts import plan_facts
-from .metrics import run_metrics
+from .gates import PLAN, GateRun
+from .metrics import record_metrics
+from .timeline import replay
 
 TEMPLATE = "report.html.j2"
 MAX_GRAPH_NODES = 400  # beyond this a drawing helps nobody
@@ -48,6 +51,7 @@ class Report:
     titles: dict[str, str]  # task titles, when the run or its plan file still has them
     until: float  # the end of the timeline: the run's end, or now while it runs
     generated_at: float
+    gates: tuple[GateRun, ...] = ()  # plan and task gate runs, as the log records them
 
     def phase_of(self, task_id: str) -> str:
         if self.plan is None:
@@ -66,11 +70,12 @@ def collect(store: Store, run_id: str, *, now: float | None = None) -> Report:
         tasks = tuple(store.tasks(run_id))
         attempts = tuple(store.attempts(run_id))
         merges = tuple(store.merges(run_id))
-        metrics = run_metrics(store, run_id).to_json()
+        timeline = replay(store.events(run_id), run_id)
+    metrics = record_metrics(run, timeline, attempts).to_json()
     facts, note = plan_facts(run)
     until = run.ended_at if run.ended_at is not None else now
     return Report(run, tasks, attempts, merges, facts.plan if facts else None, note, metrics,
-                  _titles(run), until, now)
+                  _titles(run), until, now, timeline.gates)
 
 
 def _titles(run: RunRecord) -> dict[str, str]:
@@ -138,7 +143,20 @@ _METRIC_ROWS: tuple[tuple[str, str, str], ...] = (
     ("tokens_out", "tokens out", "int"),
     ("turns", "agent turns", "int"),
     ("cost_usd", "cost", "usd"),
+    ("plan_gate_runs", "plan gate runs", "int"),
+    ("plan_gates_failed", "plan gate runs failed", "int"),
+    ("plan_gate_s", "plan gate time", "secs"),
+    ("task_gate_runs", "task gate runs", "int"),
+    ("task_gates_failed", "task gate runs failed", "int"),
+    ("task_gate_s", "task gate time", "secs"),
+    ("speculative_gate_runs", "speculative gate runs", "int"),
+    ("bisections", "bisections", "int"),
+    ("bisect_gate_runs", "gate runs bisecting took", "int"),
+    ("culprits", "tasks that broke the gate", "list"),
 )
+# shown only for a run that logged its gates (null for one made before gates were logged)
+_GATE_KEYS = frozenset(key for key, _, _ in _METRIC_ROWS[_METRIC_ROWS.index(
+    ("plan_gate_runs", "plan gate runs", "int")):])
 
 
 def _metric_value(value: Any, kind: str) -> str:
@@ -154,6 +172,8 @@ def _metric_value(value: Any, kind: str) -> str:
         return format_usd(float(value))
     if kind == "path":
         return " → ".join(str(v) for v in value) or "—"
+    if kind == "list":
+        return ", ".join(str(v) for v in value) or "none"
     return str(value)
 
 
@@ -161,7 +181,8 @@ def metric_rows(metrics: dict[str, Any]) -> list[tuple[str, str]]:
     """(label, value) for the metrics table: the known keys in a reading order, then any
     other scalar key a newer shoal added, under its own name."""
     rows = [(label, _metric_value(metrics[key], kind))
-            for key, label, kind in _METRIC_ROWS if key in metrics]
+            for key, label, kind in _METRIC_ROWS
+            if key in metrics and not (key in _GATE_KEYS and metrics[key] is None)]
     known = {key for key, _, _ in _METRIC_ROWS} | {"tasks", "run_id"}
     rows += [(key, _metric_value(value, "text")) for key, value in metrics.items()
              if key not in known and not isinstance(value, (list, dict))]
@@ -189,7 +210,7 @@ def gantt(report: Report, width: float = 1100.0) -> Gantt:
         phase_of={t.task_id: report.phase_of(t.task_id) for t in report.tasks},
         phase_order=[p.name for p in plan.phases] + sorted(
             {t.phase for t in plan.tasks} - {p.name for p in plan.phases}) if plan else (),
-        width=width)
+        width=width, gates=report.gates)
 
 
 def dependency_graph(report: Report) -> DepGraph | None:
@@ -206,6 +227,19 @@ def _href(path: str | None, link_base: Path | None) -> str | None:
     if link_base is None:
         return target.absolute().as_uri()
     return quote(os.path.relpath(target.absolute(), Path(link_base).absolute()))
+
+
+def time_split(report: Report, task_id: str) -> list[tuple[str, str]]:
+    """(label, time) of where a task's time went, for a run that logged its gates (else
+    none): work, its own gate (when it had one), the merge queue, the plan's gate."""
+    split: dict[str, Any] = next((t for t in report.metrics.get("tasks", ())
+                                  if t.get("id") == task_id), {})
+    if split.get("gate_s") is None:
+        return []
+    out = [("work", _secs(split.get("work_s")))]
+    if split.get("task_gate_s"):
+        out.append(("task gate", _secs(split["task_gate_s"])))
+    return out + [("queue", _secs(split.get("queue_s"))), ("gate", _secs(split["gate_s"]))]
 
 
 def _task_view(report: Report, task: TaskRecord, link_base: Path | None) -> dict[str, Any]:
@@ -228,6 +262,7 @@ def _task_view(report: Report, task: TaskRecord, link_base: Path | None) -> dict
         "state": task.state.value,
         "duration": _secs(sum(_attempt_secs(a, report.until) for a in attempts))
         if attempts else "—",
+        "split": time_split(report, task.task_id),
         "attempts": [{
             "number": a.number, "state": a.state.value,
             "duration": _secs(_attempt_secs(a, report.until)),
@@ -266,6 +301,7 @@ def render_html(report: Report, *, link_base: Path | None = None) -> str:
         running=run.ended_at is None, plan_note=report.plan_note,
         gantt=chart, now_x=chart.x_of(report.until) if run.ended_at is None else None,
         bar_title=lambda bar: _bar_title(bar, run.started_at),
+        gate_title=lambda bar: gate_title(bar, run.started_at),
         graph=dependency_graph(report), node_state={t.task_id: t.state.value for t in report.tasks},
         metrics=metric_rows(report.metrics),
         tasks=[_task_view(report, t, link_base) for t in report.tasks],
@@ -281,6 +317,24 @@ def _bar_title(bar: Any, t0: float) -> str:
              f"started +{bar.start - t0:.1f}s ({_clock(bar.start)})", end]
     if bar.error:
         lines.append(bar.error[:300])
+    return "\n".join(lines)
+
+
+def gate_title(bar: GateBar, t0: float) -> str:
+    g = bar.run
+    kind = f"plan gate ({g.policy})" if g.scope == PLAN else f"task gate, attempt {g.attempt}"
+    took = "" if g.end is None else f", {g.duration():.1f}s"
+    lines = [f"gate #{g.gate} · {kind} · {bar.outcome}{took}",
+             f"covers {', '.join(g.tasks) or 'nothing'}",
+             f"started +{g.start - t0:.1f}s ({_clock(g.start)})"]
+    if g.bisect:
+        lines.append("a run made while finding the tasks that break the gate")
+    if g.speculative:
+        lines.append("speculative: on top of a candidate still being gated")
+    failed = [r for r in g.results if r.get("exit_code") not in (0, None) or r.get("timed_out")]
+    for r in failed[:1]:
+        what = "timed out" if r.get("timed_out") else f"exit {r.get('exit_code')}"
+        lines.append(f"`{r.get('command')}` {what}: {str(r.get('output_tail') or '')[-300:]}")
     return "\n".join(lines)
 
 
@@ -315,6 +369,16 @@ def _mermaid_gantt(report: Report) -> list[str]:
                                      * 1000))
             label = _mermaid_name(f"{a.task_id} #{a.number} {a.state.value}")
             lines.append(f"  {label} :{tag.get(a.state.value, 'crit')}, a{i}_{j}, {start}, {end}")
+    gates = [g for g in report.gates if g.scope == PLAN]
+    if gates:
+        lines.append("  section gates")
+        for j, g in enumerate(gates):
+            state = "done" if g.passed else "crit" if g.failed else "active"
+            start = int(g.start * 1000)
+            end = max(start + 1, int((g.end if g.end is not None else report.until) * 1000))
+            bisect = " bisect" if g.bisect else ""
+            label = _mermaid_name(f"gate {g.gate}{bisect} {', '.join(g.tasks)}")
+            lines.append(f"  {label} :{state}, g{j}, {start}, {end}")
     lines.append("```")
     return lines
 
@@ -343,6 +407,9 @@ def render_markdown(report: Report) -> str:
     for t in report.tasks:
         mine = [a for a in report.attempts if a.task_id == t.task_id]
         took = _secs(sum(_attempt_secs(a, report.until) for a in mine)) if mine else "—"
+        split = time_split(report, t.task_id)
+        if split:
+            took += f" ({', '.join(f'{label} {value}' for label, value in split)})"
         tries = ", ".join(f"#{a.number} {a.state.value}" for a in mine) or "—"
         violations = ", ".join(str(v.get("path") if isinstance(v, dict) else v)
                                for v in t.violations)
