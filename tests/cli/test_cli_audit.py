@@ -145,3 +145,31 @@ def test_status_branches_counts_commits_agents_made(shoal, tmp_path):  # type: i
     lines = {x.split()[0]: x for x in board.splitlines() if x.strip()}
     assert "2 commits" in lines["steps"] and "1 commit" in lines["plain"]
     assert "not started" in lines["after"]
+
+
+def test_audit_names_an_ungated_merge_and_notes_a_bisection(shoal, tmp_path):  # type: ignore[no-untyped-def]
+    from observe.gated import Gated, batch_with_culprit  # tests/observe/gated.py
+
+    repo = make_repo(tmp_path / "repo", {"README.md": "hi\n"})
+    with Store.open(default_db_path(Git(repo).common_dir())) as store:
+        batch_with_culprit(store, repo=str(repo), run_id="bisected")
+        run = Gated(store, ["a", "b"], repo=str(repo), run_id="ungated")
+        for t in "ab":
+            run.start(t, 0)
+        for t in "ab":
+            run.finish(t, 1)
+            run.queue(t, 1)
+        run.gate(["a"], 2, 3)
+        run.merged("a", 3)
+        run.merged("b", 3)
+        run.end(4)
+    bisected = shoal("audit", "bisected", "--repo", repo)
+    assert bisected.code == 0, bisected.out
+    assert "the gate failed on batch a, b, c: bisected in 3 more gate run(s), culprits c" in (
+        bisected.out)
+    ungated = shoal("audit", "ungated", "--repo", repo, "--format", "json")
+    assert ungated.code == 1
+    [breach] = ungated.json()["breaches"]
+    assert breach["kind"] == "ungated_merge" and breach["tasks"] == ["b"]
+    text = shoal("audit", "ungated", "--repo", repo)
+    assert "ungated_merge" in text.out and "verify_policy batch" in text.out

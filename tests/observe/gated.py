@@ -30,12 +30,13 @@ class Gated:
 
     def __init__(self, store: Store, tasks: Sequence[str], *, run_id: str = "gated",
                  policy: str | None = "batch", verify: Sequence[str] | None = ("make test",),
-                 phase_of: dict[str, str] | None = None, slots: int = 4) -> None:
+                 phase_of: dict[str, str] | None = None, slots: int = 4,
+                 repo: str = "/nowhere") -> None:
         self.store, self.run_id = store, run_id
         options: dict[str, Any] = {"max_parallel": slots}
         if policy is not None:
             options["verify_policy"] = policy
-        store.create_run(repo="/nowhere", plan_snapshot=snapshot(tasks, verify=verify,
+        store.create_run(repo=repo, plan_snapshot=snapshot(tasks, verify=verify,
                                                                  phase_of=phase_of),
                          task_ids=list(tasks), options=options, run_id=run_id, at=T0)
         self._gates = itertools.count(1)
@@ -105,9 +106,9 @@ class Gated:
         self.store.set_run_state(self.run_id, state, at=T0 + at)
 
 
-def one_task(store: Store, **options: object) -> Gated:
+def one_task(store: Store, **options: Any) -> Gated:
     """a: a 1 s attempt (0-1), 5 s in the queue (1-6), a 2 s plan gate (6-8), merged at 8."""
-    run = Gated(store, ["a"], **options)  # type: ignore[arg-type]
+    run = Gated(store, ["a"], **options)
     run.start("a", 0)
     run.finish("a", 1)
     run.queue("a", 1)
@@ -117,11 +118,11 @@ def one_task(store: Store, **options: object) -> Gated:
     return run
 
 
-def batch_with_culprit(store: Store) -> Gated:
+def batch_with_culprit(store: Store, **options: Any) -> Gated:
     """a, b, c end their attempts at 0.5, 1.5 and 2.5, pass their own gates (0.5 s each) and
     queue; the batch [a, b, c] fails (4-6); bisection: [a] passes (6-7), [b, c] fails (7-8),
     [b] passes (8-9), so c is the culprit; a and b land, c fails."""
-    run = Gated(store, ["a", "b", "c"])
+    run = Gated(store, ["a", "b", "c"], **options)
     for t in "abc":
         run.start(t, 0)
     for i, t in enumerate("abc", 1):

@@ -23,6 +23,7 @@ from shoal.store import (
     status_json,
     update_tasks_json,
 )
+from shoal.store.export import TIMING_KEYS, with_timings
 
 T0 = 1704880800.0  # 2024-01-10T10:00:00Z
 
@@ -214,6 +215,16 @@ def test_status_json_shape(finished_run) -> None:
     ended = status_json(store.get_run(run.id), store.tasks(run.id))
     assert ended["run"]["state"] == "failed" and ended["run"]["duration_s"] == 900.0
     json.dumps(doc)
+
+
+def test_with_timings_adds_every_split_key_to_every_task(finished_run) -> None:
+    store, run = finished_run
+    doc = with_timings(status_json(run, store.tasks(run.id)), {
+        "trading": {"work_s": 1.0, "task_gate_s": 0.5, "queue_s": 5.0, "gate_s": 2.0}})
+    tasks = {t["id"]: t for t in doc["tasks"]}
+    assert {k: tasks["trading"][k] for k in TIMING_KEYS} == {
+        "work_s": 1.0, "task_gate_s": 0.5, "queue_s": 5.0, "gate_s": 2.0}
+    assert {k: tasks["docs"][k] for k in TIMING_KEYS} == dict.fromkeys(TIMING_KEYS)
 
 
 def test_update_tasks_json_keeps_other_keys_and_order(finished_run, tmp_path: Path) -> None:
