@@ -154,11 +154,7 @@ def test_audit_names_an_ungated_merge_and_notes_a_bisection(shoal, tmp_path):  #
     with Store.open(default_db_path(Git(repo).common_dir())) as store:
         batch_with_culprit(store, repo=str(repo), run_id="bisected")
         run = Gated(store, ["a", "b"], repo=str(repo), run_id="ungated")
-        for t in "ab":
-            run.start(t, 0)
-        for t in "ab":
-            run.finish(t, 1)
-            run.queue(t, 1)
+        run.ready("ab", 0, 1)
         run.gate(["a"], 2, 3)
         run.merged("a", 3)
         run.merged("b", 3)

@@ -180,3 +180,10 @@ def db_rows(ran: Ran, sql: str) -> list[sqlite3.Row]:
         return conn.execute(sql, (ran.run_id,)).fetchall()
     finally:
         conn.close()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """An empty state database, for logs written by hand (tests/observe/gated.py)."""
+    with Store.open(tmp_path / "state.db") as s:
+        yield s

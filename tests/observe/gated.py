@@ -53,6 +53,18 @@ class Gated:
         self.store.append_event(self.run_id, EventKind.MERGE_STARTED, task_id=task,
                                 data={"head": "h" * 40}, at=T0 + at)
 
+    def done(self, task: str, at: float) -> None:
+        """The task's attempt succeeds and it joins the merge queue."""
+        self.finish(task, at)
+        self.queue(task, at)
+
+    def ready(self, tasks: Sequence[str], start: float, at: float) -> None:
+        """Every one of ``tasks`` starts at ``start``, succeeds and queues at ``at``."""
+        for t in tasks:
+            self.start(t, start)
+        for t in tasks:
+            self.done(t, at)
+
     def gate_start(self, tasks: Sequence[str], at: float, *, scope: str = "plan",
                    policy: str = "batch", bisect: bool = False, speculative: bool = False,
                    attempt: int | None = None) -> int:
@@ -109,9 +121,7 @@ class Gated:
 def one_task(store: Store, **options: Any) -> Gated:
     """a: a 1 s attempt (0-1), 5 s in the queue (1-6), a 2 s plan gate (6-8), merged at 8."""
     run = Gated(store, ["a"], **options)
-    run.start("a", 0)
-    run.finish("a", 1)
-    run.queue("a", 1)
+    run.ready("a", 0, 1)
     run.gate(["a"], 6, 8)
     run.merged("a", 8)
     run.end(9)

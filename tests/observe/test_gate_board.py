@@ -5,10 +5,6 @@ A run made before gates were logged still shows `merging`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from rich.console import Console
 
 from shoal.display import BoardState, render_board
@@ -17,12 +13,6 @@ from shoal.observe.facts import plan_facts
 from shoal.store import EventKind, Store
 
 from .gated import T0, Gated, batch_with_culprit
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store.open(tmp_path / "state.db") as s:
-        yield s
 
 
 class Board:
@@ -49,11 +39,9 @@ def test_queued_then_gating_then_merged(store: Store) -> None:
     board = Board(store, run)
     for t in "abc":
         run.start(t, 0)
-    run.finish("a", 1)
-    run.queue("a", 1)
+    run.done("a", 1)
     assert board.rows()["a"] == ("merging", "queued", None)
-    run.finish("b", 2)
-    run.queue("b", 2)
+    run.done("b", 2)
     gate = run.gate_start(["a", "b"], 3)
     assert board.rows() == {"a": ("merging", "gating", gate), "b": ("merging", "gating", gate),
                             "c": ("running", "", None)}
@@ -64,8 +52,7 @@ def test_queued_then_gating_then_merged(store: Store) -> None:
     assert board.rows()["c"] == ("running", "", own)
     assert f"its own gate (#{own}) runs" in board.text(4)
     run.gate_end(own, ["c"], 4, started=3.5, scope="task")
-    run.finish("c", 4)
-    run.queue("c", 4)
+    run.done("c", 4)
     assert board.rows()["c"] == ("merging", "queued", None)
     assert "1 queued, 2 gating" in board.text(4)
     run.gate_end(gate, ["a", "b"], 5, started=3)
@@ -80,11 +67,7 @@ def test_queued_then_gating_then_merged(store: Store) -> None:
 def test_a_failed_batch_goes_back_to_the_queue_until_the_bisection_gates_it(store: Store) -> None:
     run = Gated(store, ["a", "b"])
     board = Board(store, run)
-    for t in "ab":
-        run.start(t, 0)
-    for t in "ab":
-        run.finish(t, 1)
-        run.queue(t, 1)
+    run.ready("ab", 0, 1)
     run.gate(["a", "b"], 2, 3, ok=False)
     assert {t: r[1] for t, r in board.rows().items()} == {"a": "queued", "b": "queued"}
     gate = run.gate_start(["a"], 3, bisect=True)
@@ -97,9 +80,7 @@ def test_the_run_stopping_ends_its_gates(store: Store) -> None:
 
     run = Gated(store, ["a"])
     board = Board(store, run)
-    run.start("a", 0)
-    run.finish("a", 1)
-    run.queue("a", 1)
+    run.ready("a", 0, 1)
     run.gate_start(["a"], 2)
     run.end(3, RunState.INTERRUPTED)
     board.rows()
@@ -109,9 +90,7 @@ def test_the_run_stopping_ends_its_gates(store: Store) -> None:
 def test_a_run_made_before_gates_shows_merging(store: Store) -> None:
     run = Gated(store, ["a"], policy=None)
     board = Board(store, run)
-    run.start("a", 0)
-    run.finish("a", 1)
-    run.queue("a", 1)
+    run.ready("a", 0, 1)
     assert board.rows()["a"] == ("merging", "", None)
     assert "1 merging" in board.text(2)
 

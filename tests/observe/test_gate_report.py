@@ -4,22 +4,11 @@ task's time split; the gate metrics. A run made before gates were logged shows n
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
 from shoal.observe.report import collect, gantt, render_html, render_markdown
 from shoal.store import Store
 
 from .gated import T0, Gated, batch_with_culprit
 from .test_report import parse
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store.open(tmp_path / "state.db") as s:
-        yield s
 
 
 def test_each_plan_gate_run_is_its_own_bar(store: Store) -> None:
@@ -39,11 +28,7 @@ def test_each_plan_gate_run_is_its_own_bar(store: Store) -> None:
 
 def test_overlapping_gate_runs_take_lanes_of_their_own(store: Store) -> None:
     run = Gated(store, ["a", "b"])
-    for t in "ab":
-        run.start(t, 0)
-    for t in "ab":
-        run.finish(t, 1)
-        run.queue(t, 1)
+    run.ready("ab", 0, 1)
     first = run.gate_start(["a"], 2)
     run.gate(["a", "b"], 3, 5, speculative=True)
     run.gate_end(first, ["a"], 4, started=2)
@@ -76,9 +61,7 @@ def test_gate_metrics_are_shown(store: Store) -> None:
 
 def test_a_run_made_before_gates_shows_nothing_new(store: Store) -> None:
     run = Gated(store, ["a"], policy=None, run_id="old")
-    run.start("a", 0)
-    run.finish("a", 1)
-    run.queue("a", 1)
+    run.ready("a", 0, 1)
     run.merged("a", 3)
     run.end(4)
     report = collect(store, "old", now=T0 + 5)

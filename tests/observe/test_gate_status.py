@@ -57,9 +57,7 @@ def test_a_run_made_before_gates_prints_as_before(repo: Path,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     with store_of(repo) as store:
         run = Gated(store, ["a"], policy=None, repo=str(repo))
-        run.start("a", 0)
-        run.finish("a", 1)
-        run.queue("a", 1)
+        run.ready("a", 0, 1)
         run.merged("a", 8)
         run.end(9)
     out = status(capsys, repo)
@@ -68,3 +66,27 @@ def test_a_run_made_before_gates_prints_as_before(repo: Path,
     [task] = json.loads(status(capsys, repo, "--format", "json"))["tasks"]
     assert (task["work_s"], task["queue_s"], task["task_gate_s"], task["gate_s"]) == (
         1.0, 7.0, None, None)
+
+
+def test_a_real_gated_run_reads_back(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """End to end: the engine's own gate events give every merged task a plan gate, a split
+    whose parts fit in its time, and a passing audit (skipped while the engine logs no gates)."""
+    import shoal
+    from shoal.observe import audit_repo
+
+    repo = make_repo(tmp_path / "repo", {"README.md": "# demo\n"})
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"version": 1, "defaults": {
+        "timeout": "30s", "retries": 0, "verify": ["true"]}, "tasks": [
+        {"id": t, "owns": [f"{t}.txt"], "run": [f"echo {t} > {t}.txt"]} for t in "abc"]}))
+    result = shoal.run(plan, repo=repo, grace=0.5, max_parallel=3)
+    assert result.ok
+    if "verify_policy" not in result.run.options:
+        pytest.skip("this engine records no verify_policy and logs no gate runs")
+    assert audit_repo(repo, result.run_id).ok
+    data = json.loads(status(capsys, repo, "--format", "json"))
+    for task in data["tasks"]:
+        assert task["gate_s"] is not None and task["gate_s"] >= 0, task
+        parts = task["work_s"] + task["task_gate_s"] + task["queue_s"] + task["gate_s"]
+        assert parts <= task["duration_s"] + 0.01, task
+    assert data["metrics"]["plan_gate_runs"] >= 1

@@ -3,21 +3,10 @@ spans, each task's time split, the metrics' gate counts, and the audit's gate co
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
 from shoal.observe import BreachKind, audit_run, replay, run_metrics, task_timings
 from shoal.store import RunState, Store
 
 from .gated import T0, Gated, batch_with_culprit, one_task
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store.open(tmp_path / "state.db") as s:
-        yield s
 
 
 # -- the timeline --------------------------------------------------------------------------------
@@ -40,9 +29,7 @@ def test_gate_runs_are_spans(store: Store) -> None:
 
 def test_a_gate_cut_off_by_the_run_stopping_ends_unfinished(store: Store) -> None:
     run = Gated(store, ["a"])
-    run.start("a", 0)
-    run.finish("a", 1)
-    run.queue("a", 1)
+    run.ready("a", 0, 1)
     run.gate_start(["a"], 2)
     run.end(5, RunState.INTERRUPTED)
     [g] = replay(store.events("gated"), "gated").gates
@@ -102,9 +89,7 @@ def test_the_queue_ends_at_the_first_gate_covering_the_task(store: Store) -> Non
 
 def test_without_a_gate_the_queue_runs_to_the_merge(store: Store) -> None:
     run = Gated(store, ["a"], policy="end")
-    run.start("a", 0)
-    run.finish("a", 1)
-    run.queue("a", 1)
+    run.ready("a", 0, 1)
     run.merged("a", 2)
     run.gate(["a"], 3, 7)
     run.end(8)
@@ -152,10 +137,8 @@ def test_a_covered_batch_passes(store: Store) -> None:
     run = Gated(store, ["a", "b"])
     for t in "ab":
         run.start(t, 0)
-    run.finish("a", 1)
-    run.queue("a", 1)
-    run.finish("b", 2)
-    run.queue("b", 2)
+    run.done("a", 1)
+    run.done("b", 2)
     run.gate(["a", "b"], 3, 5)
     run.merged("a", 5)
     run.merged("b", 5)
@@ -166,11 +149,7 @@ def test_a_covered_batch_passes(store: Store) -> None:
 
 def test_a_merge_without_a_passing_gate_is_a_breach(store: Store) -> None:
     run = Gated(store, ["a", "b"])
-    for t in "ab":
-        run.start(t, 0)
-    for t in "ab":
-        run.finish(t, 1)
-        run.queue(t, 1)
+    run.ready("ab", 0, 1)
     run.gate(["a"], 2, 3)
     run.gate(["b"], 3, 4, ok=False)
     run.merged("a", 4)
@@ -184,9 +163,7 @@ def test_a_merge_without_a_passing_gate_is_a_breach(store: Store) -> None:
 
 def test_a_gate_after_the_merge_does_not_cover_it_per_batch(store: Store) -> None:
     run = Gated(store, ["a"], policy="each")
-    run.start("a", 0)
-    run.finish("a", 1)
-    run.queue("a", 1)
+    run.ready("a", 0, 1)
     run.merged("a", 2)
     run.gate(["a"], 3, 4)
     run.end(5)
@@ -204,12 +181,9 @@ def test_a_bisection_is_a_note(store: Store) -> None:
 
 def test_an_end_run_covered_by_one_final_gate_passes(store: Store) -> None:
     run = Gated(store, ["a", "b"], policy="end")
-    for t in "ab":
-        run.start(t, 0)
-    for t in "ab":
-        run.finish(t, 1)
-        run.queue(t, 1)
-        run.merged(t, 2)
+    run.ready("ab", 0, 1)
+    run.merged("a", 2)
+    run.merged("b", 2)
     run.gate(["a", "b"], 3, 5)
     run.end(6)
     assert audit_run(store, "gated").ok
@@ -217,12 +191,9 @@ def test_an_end_run_covered_by_one_final_gate_passes(store: Store) -> None:
 
 def test_an_end_run_without_its_final_gate_is_a_breach(store: Store) -> None:
     run = Gated(store, ["a", "b"], policy="end")
-    for t in "ab":
-        run.start(t, 0)
-    for t in "ab":
-        run.finish(t, 1)
-        run.queue(t, 1)
-        run.merged(t, 2)
+    run.ready("ab", 0, 1)
+    run.merged("a", 2)
+    run.merged("b", 2)
     run.gate(["a"], 3, 5)
     run.end(6)
     breaches = audit_run(store, "gated").breaches
@@ -232,9 +203,7 @@ def test_an_end_run_without_its_final_gate_is_a_breach(store: Store) -> None:
 
 def test_an_end_run_still_going_is_not_judged_yet(store: Store) -> None:
     run = Gated(store, ["a"], policy="end")
-    run.start("a", 0)
-    run.finish("a", 1)
-    run.queue("a", 1)
+    run.ready("a", 0, 1)
     run.merged("a", 2)
     assert audit_run(store, "gated").ok
 
@@ -243,15 +212,11 @@ def test_phase_gates_come_before_the_next_phase(store: Store) -> None:
     def phases(run_id: str, gate_at: float) -> list[BreachKind]:
         run = Gated(store, ["a", "b"], policy="phase", run_id=run_id,
                     phase_of={"a": "one", "b": "two"})
-        run.start("a", 0)
-        run.finish("a", 1)
-        run.queue("a", 1)
+        run.ready("a", 0, 1)
         run.merged("a", 2)
         if gate_at < 3:
             run.gate(["a"], gate_at, gate_at + 0.5)
-        run.start("b", 3)
-        run.finish("b", 4)
-        run.queue("b", 4)
+        run.ready("b", 3, 4)
         run.merged("b", 5)
         if gate_at >= 3:
             run.gate(["a"], gate_at, gate_at + 0.5)
@@ -265,9 +230,7 @@ def test_phase_gates_come_before_the_next_phase(store: Store) -> None:
 
 def test_no_verify_commands_nothing_to_check(store: Store) -> None:
     run = Gated(store, ["a"], verify=[])
-    run.start("a", 0)
-    run.finish("a", 1)
-    run.queue("a", 1)
+    run.ready("a", 0, 1)
     run.merged("a", 2)
     run.end(3)
     assert audit_run(store, "gated").ok
@@ -275,9 +238,7 @@ def test_no_verify_commands_nothing_to_check(store: Store) -> None:
 
 def test_a_run_made_before_gates_were_logged_is_not_checked(store: Store) -> None:
     run = Gated(store, ["a"], policy=None)
-    run.start("a", 0)
-    run.finish("a", 1)
-    run.queue("a", 1)
+    run.ready("a", 0, 1)
     run.merged("a", 2)
     run.end(3)
     report = audit_run(store, "gated")

@@ -129,7 +129,7 @@ def gates_line(m: RunMetrics) -> str:
         return "gates: not logged"
     failed = f" ({g.plan_failed} failed)" if g.plan_failed else ""
     parts = [f"{g.plan_runs} plan gate run{'' if g.plan_runs == 1 else 's'}{failed} "
-             f"{_secs(g.plan_s)}"]
+             + _secs(g.plan_s)]
     if g.task_runs:
         failed = f" ({g.task_failed} failed)" if g.task_failed else ""
         parts.append(f"{g.task_runs} task gate run{'' if g.task_runs == 1 else 's'}{failed} "

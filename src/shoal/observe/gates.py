@@ -179,9 +179,9 @@ class GateCounts:
         plan, task, found = plan_gates(runs), task_gates(runs), list(bisections)
         return cls(
             plan_runs=len(plan), plan_failed=sum(g.failed for g in plan),
-            plan_s=sum(g.duration(until) for g in plan),
+            plan_s=sum((g.duration(until) for g in plan), 0.0),
             task_runs=len(task), task_failed=sum(g.failed for g in task),
-            task_s=sum(g.duration(until) for g in task),
+            task_s=sum((g.duration(until) for g in task), 0.0),
             speculative_runs=sum(g.speculative for g in plan),
             bisections=len(found), bisect_runs=sum(b.gate_runs for b in found),
             culprits=tuple(dict.fromkeys(c for b in found for c in b.culprits)))
@@ -200,5 +200,16 @@ NO_GATES_JSON: Mapping[str, Any] = {key: None for key in GateCounts(
     0, 0, 0.0, 0, 0, 0.0, 0, 0, 0, ()).to_json()}  # a run that logged no gates
 
 
-__all__ = ["Bisection", "GateCounts", "GateReader", "GateRun", "NO_GATES_JSON", "PLAN", "TASK",
-           "plan_gates", "scope_of", "task_gates", "tasks_of"]
+__all__ = [
+    "NO_GATES_JSON",
+    "PLAN",
+    "TASK",
+    "Bisection",
+    "GateCounts",
+    "GateReader",
+    "GateRun",
+    "plan_gates",
+    "scope_of",
+    "task_gates",
+    "tasks_of",
+]

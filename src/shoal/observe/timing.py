@@ -59,9 +59,9 @@ def task_timings(timeline: Timeline, until: float | None = None, *,
         work = sum(_less(s, mine, until) for s in timeline.attempts_of(t))
         out[t] = TaskTiming(
             work_s=work,
-            task_gate_s=sum(g.duration(until) for g in mine) if gated else None,
+            task_gate_s=sum((g.duration(until) for g in mine), 0.0) if gated else None,
             queue_s=queue.get(t, 0.0),
-            gate_s=sum(g.duration(until) for g in plan if g.covers(t)) if gated else None)
+            gate_s=sum((g.duration(until) for g in plan if g.covers(t)), 0.0) if gated else None)
     return out
 
 
